@@ -95,8 +95,7 @@ pub fn parse_body(body: &str) -> Result<Notification, NotificationError> {
             Ok(Notification::ValidationMessage)
         }
         Some(message) => {
-            let inner: Value =
-                serde_json::from_str(message).map_err(NotificationError::NotJson)?;
+            let inner: Value = serde_json::from_str(message).map_err(NotificationError::NotJson)?;
             match inner {
                 Value::Object(inner) => parse_payload(inner),
                 _ => Err(NotificationError::UnknownShape),

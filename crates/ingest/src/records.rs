@@ -134,16 +134,19 @@ impl<R: Read> RecordReader<R> {
         self.base += self.len as u64;
         self.pos = 0;
         self.len = 0;
-        let n = self.source.read(&mut self.buf).map_err(|error| match error {
-            SourceError::Source(source) => RecordError::Read {
-                offset: self.base,
-                source,
-            },
-            SourceError::Gzip(source) => RecordError::Gzip {
-                offset: self.base,
-                source,
-            },
-        })?;
+        let n = self
+            .source
+            .read(&mut self.buf)
+            .map_err(|error| match error {
+                SourceError::Source(source) => RecordError::Read {
+                    offset: self.base,
+                    source,
+                },
+                SourceError::Gzip(source) => RecordError::Gzip {
+                    offset: self.base,
+                    source,
+                },
+            })?;
         self.len = n;
         if self.base + n as u64 > self.limits.max_object_bytes {
             return Err(RecordError::ObjectTooLarge {

@@ -82,7 +82,10 @@ fn every_shared_file_splits_into_the_indexed_records() {
                 matches!(errors.as_slice(), [RecordError::Json { .. }]),
                 "{file}: {errors:?}"
             );
-            assert!(reference(&path).is_none(), "serde_json must reject {file} too");
+            assert!(
+                reference(&path).is_none(),
+                "serde_json must reject {file} too"
+            );
             continue;
         }
         if is_test_harness_list(&file) {
@@ -107,6 +110,9 @@ fn every_shared_file_splits_into_the_indexed_records() {
 
     let indexed: Vec<_> = index.keys().cloned().collect();
     seen.sort();
-    assert_eq!(seen, indexed, "the folder walk finds exactly the indexed files");
+    assert_eq!(
+        seen, indexed,
+        "the folder walk finds exactly the indexed files"
+    );
     assert_eq!(seen.len(), 66);
 }

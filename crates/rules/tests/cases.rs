@@ -17,7 +17,10 @@ fn cases(file: &str) -> Vec<Json> {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let docs = Yaml::load_from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
     let root = to_json(&docs[0]);
-    root["cases"].as_array().expect("a `cases` sequence").clone()
+    root["cases"]
+        .as_array()
+        .expect("a `cases` sequence")
+        .clone()
 }
 
 fn to_json(y: &Yaml<'_>) -> Json {
@@ -99,7 +102,11 @@ fn parser_cases() {
             None => assert!(errors.is_empty(), "{note}: unexpected {errors:?}"),
             Some(expected) => {
                 assert_eq!(errors.len(), 1, "{note}: {errors:?}");
-                assert!(errors[0].contains(expected), "{note}: {} lacks {expected:?}", errors[0]);
+                assert!(
+                    errors[0].contains(expected),
+                    "{note}: {} lacks {expected:?}",
+                    errors[0]
+                );
             }
         }
     }
@@ -132,14 +139,24 @@ fn output_cases() {
         if let Some(expected) = case["error"].as_str() {
             let errors = errors(&result);
             assert_eq!(errors.len(), 1, "{note}: {errors:?}");
-            assert!(errors[0].contains(expected), "{note}: {} lacks {expected:?}", errors[0]);
+            assert!(
+                errors[0].contains(expected),
+                "{note}: {} lacks {expected:?}",
+                errors[0]
+            );
             continue;
         }
-        let rules = result.ruleset.unwrap_or_else(|| panic!("{note}: failed to load"));
+        let rules = result
+            .ruleset
+            .unwrap_or_else(|| panic!("{note}: failed to load"));
         let mut out = Vec::new();
         rules.evaluate(&event(&case["record"]), Matching::All, &mut out);
         assert_eq!(out.len(), 1, "{note}");
-        assert_eq!(out[0].output, case["text"].as_str().expect("text"), "{note}");
+        assert_eq!(
+            out[0].output,
+            case["text"].as_str().expect("text"),
+            "{note}"
+        );
         if let Some(fields) = case["fields"].as_object() {
             for (key, value) in fields {
                 assert_eq!(out[0].output_fields.get(key), Some(value), "{note}: {key}");
@@ -148,16 +165,20 @@ fn output_cases() {
     }
 }
 
-/// Every expected text must occur in a distinct diagnostic, and there must
-/// be no others.
+/// Every expected text must occur in a distinct diagnostic (in any order),
+/// and there must be no others.
 fn check_diagnostics(note: &str, kind: &str, found: &[String], expected: Option<&Json>) {
     let expected: Vec<&str> = expected
         .and_then(Json::as_array)
         .map(|a| a.iter().filter_map(Json::as_str).collect())
         .unwrap_or_default();
     assert_eq!(found.len(), expected.len(), "{note}: {kind}: {found:#?}");
-    for (got, want) in found.iter().zip(&expected) {
-        assert!(got.contains(want), "{note}: {kind}: {got:?} lacks {want:?}");
+    let mut unmatched: Vec<&String> = found.iter().collect();
+    for want in expected {
+        let at = unmatched.iter().position(|got| got.contains(want));
+        let at =
+            at.unwrap_or_else(|| panic!("{note}: {kind}: none of {unmatched:#?} has {want:?}"));
+        unmatched.remove(at);
     }
 }
 
@@ -179,7 +200,10 @@ fn loader_cases() {
         check_diagnostics(&note, "errors", &errors(&result), case.get("errors"));
         check_diagnostics(&note, "warnings", &warnings, case.get("warnings"));
         let Some(rules) = result.ruleset else {
-            assert!(case.get("rules").is_none(), "{note}: expected rules but loading failed");
+            assert!(
+                case.get("rules").is_none(),
+                "{note}: expected rules but loading failed"
+            );
             continue;
         };
         if let Some(expected) = case["rules"].as_array() {

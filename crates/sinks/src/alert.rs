@@ -64,7 +64,9 @@ impl fmt::Display for Priority {
 
 /// Error returned when a text names no Falco priority.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown priority {0:?}: expected one of emergency, alert, critical, error, warning, notice, informational (info), debug")]
+#[error(
+    "unknown priority {0:?}: expected one of emergency, alert, critical, error, warning, notice, informational (info), debug"
+)]
 pub struct UnknownPriority(pub String);
 
 impl FromStr for Priority {
@@ -174,7 +176,10 @@ mod tests {
     fn priority_parses_case_insensitively_with_info_alias() {
         assert_eq!("CRITICAL".parse::<Priority>(), Ok(Priority::Critical));
         assert_eq!("info".parse::<Priority>(), Ok(Priority::Informational));
-        assert_eq!("Informational".parse::<Priority>(), Ok(Priority::Informational));
+        assert_eq!(
+            "Informational".parse::<Priority>(),
+            Ok(Priority::Informational)
+        );
         assert!("severe".parse::<Priority>().is_err());
     }
 
@@ -197,7 +202,16 @@ mod tests {
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(
             keys,
-            ["hostname", "output", "output_fields", "priority", "rule", "source", "tags", "time"]
+            [
+                "hostname",
+                "output",
+                "output_fields",
+                "priority",
+                "rule",
+                "source",
+                "tags",
+                "time"
+            ]
         );
         assert_eq!(v["priority"], "Warning");
         assert_eq!(v["output_fields"]["ct.user"], serde_json::Value::Null);

@@ -28,7 +28,10 @@ const TRANSIENT_CODES: &[&str] = &[
 /// off: the sink retries itself, so that it can resend only the failed
 /// part of a batch and count every attempt in its metrics.
 pub(crate) fn sink_timeouts(timeout: Duration) -> (TimeoutConfig, RetryConfig) {
-    let timeouts = TimeoutConfig::builder().operation_attempt_timeout(timeout).connect_timeout(timeout).build();
+    let timeouts = TimeoutConfig::builder()
+        .operation_attempt_timeout(timeout)
+        .connect_timeout(timeout)
+        .build();
     (timeouts, RetryConfig::disabled())
 }
 
@@ -52,11 +55,20 @@ pub(crate) fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>)
 }
 
 /// Wraps an SDK error with the sink and operation it came from.
-pub(crate) fn sink_error<E>(sink: &str, operation: &'static str, err: SdkError<E, HttpResponse>) -> SinkError
+pub(crate) fn sink_error<E>(
+    sink: &str,
+    operation: &'static str,
+    err: SdkError<E, HttpResponse>,
+) -> SinkError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let kind = classify(&err);
     tracing::debug!(sink, operation, error = %DisplayErrorContext(&err), "aws call failed");
-    SinkError::Aws { sink: sink.to_string(), operation, kind, source: Box::new(err) }
+    SinkError::Aws {
+        sink: sink.to_string(),
+        operation,
+        kind,
+        source: Box::new(err),
+    }
 }

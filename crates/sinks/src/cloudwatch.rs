@@ -12,12 +12,12 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::{InputLogEvent, RejectedLogEventsInfo};
 
+use crate::Sink;
 use crate::alert::Alert;
 use crate::aws;
 use crate::error::{FailureKind, SinkError};
 use crate::metrics::{count_failures, observe_send};
 use crate::retry::RetryPolicy;
-use crate::Sink;
 
 mod batch;
 
@@ -50,12 +50,19 @@ impl CloudWatchSink {
         retry: RetryPolicy,
     ) -> Self {
         let (timeouts, retries) = aws::sink_timeouts(timeout);
-        let config = client.config().to_builder().timeout_config(timeouts).retry_config(retries).build();
+        let config = client
+            .config()
+            .to_builder()
+            .timeout_config(timeouts)
+            .retry_config(retries)
+            .build();
         CloudWatchSink {
             client: Client::from_conf(config),
             group: group.to_string(),
             stream: stream.to_string(),
-            batch_size: batch_size.unwrap_or(batch::MAX_EVENTS).clamp(1, batch::MAX_EVENTS),
+            batch_size: batch_size
+                .unwrap_or(batch::MAX_EVENTS)
+                .clamp(1, batch::MAX_EVENTS),
             retry,
             ready: tokio::sync::Mutex::new(false),
         }
@@ -67,9 +74,16 @@ impl CloudWatchSink {
         if *ready {
             return Ok(());
         }
-        let created = self.client.create_log_group().log_group_name(&self.group).send().await;
+        let created = self
+            .client
+            .create_log_group()
+            .log_group_name(&self.group)
+            .send()
+            .await;
         if let Err(err) = created
-            && !err.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception())
+            && !err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception())
         {
             return Err(aws::sink_error(NAME, "CreateLogGroup", err));
         }
@@ -81,7 +95,9 @@ impl CloudWatchSink {
             .send()
             .await;
         if let Err(err) = created
-            && !err.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception())
+            && !err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception())
         {
             return Err(aws::sink_error(NAME, "CreateLogStream", err));
         }
@@ -129,7 +145,10 @@ impl CloudWatchSink {
         let output = match sent {
             Ok(output) => output,
             Err(err) => {
-                if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) {
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+                {
                     // Recreate on the next attempt; worth retrying.
                     *self.ready.lock().await = false;
                     observe_send(NAME, started, Err(FailureKind::Transient));
@@ -145,13 +164,21 @@ impl CloudWatchSink {
             }
         };
         observe_send(NAME, started, Ok(()));
-        match output.rejected_log_events_info().map(|info| rejected_count(info, input.len())) {
+        match output
+            .rejected_log_events_info()
+            .map(|info| rejected_count(info, input.len()))
+        {
             Some(count) if count > 0 => {
                 count_failures(NAME, FailureKind::Rejected, count as u64);
                 let detail = format!("{:?}", output.rejected_log_events_info());
                 tracing::error!(sink = NAME, count, detail, "log events rejected");
                 // Retrying the same timestamps would be refused again.
-                Err(SinkError::Rejected { sink: NAME.into(), count, detail, retryable: false })
+                Err(SinkError::Rejected {
+                    sink: NAME.into(),
+                    count,
+                    detail,
+                    retryable: false,
+                })
             }
             _ => Ok(()),
         }
@@ -161,7 +188,10 @@ impl CloudWatchSink {
 /// How many events the service refused: those before the too-old or
 /// expired end index and those from the too-new start index on.
 fn rejected_count(info: &RejectedLogEventsInfo, total: usize) -> usize {
-    let index = |i: Option<i32>| i.and_then(|i| usize::try_from(i).ok()).map(|i| i.min(total));
+    let index = |i: Option<i32>| {
+        i.and_then(|i| usize::try_from(i).ok())
+            .map(|i| i.min(total))
+    };
     let old = index(info.too_old_log_event_end_index()).unwrap_or(0);
     let expired = index(info.expired_log_event_end_index()).unwrap_or(0);
     let new_from = index(info.too_new_log_event_start_index()).unwrap_or(total);
@@ -181,7 +211,13 @@ impl Sink for CloudWatchSink {
     /// [`SinkError::Rejected`] when the service refuses events.
     async fn deliver(&self, alerts: &[Alert]) -> Result<(), SinkError> {
         let now_ms = chrono::Utc::now().timestamp_millis();
-        let events = alerts.iter().map(|a| LogEvent { timestamp_ms: now_ms, message: batch::message(a) }).collect();
+        let events = alerts
+            .iter()
+            .map(|a| LogEvent {
+                timestamp_ms: now_ms,
+                message: batch::message(a),
+            })
+            .collect();
         for request in batch::plan(events, self.batch_size) {
             self.put(&request).await?;
         }

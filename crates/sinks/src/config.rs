@@ -57,7 +57,10 @@ impl FromStr for SinkSpec {
     /// Parses `stdout`, `file:PATH`, `webhook:URL`, `securityhub` or
     /// `cloudwatch:GROUP[/STREAM]`.
     fn from_str(text: &str) -> Result<Self, SpecError> {
-        let fail = |reason: &str| SpecError { spec: text.to_string(), reason: reason.to_string() };
+        let fail = |reason: &str| SpecError {
+            spec: text.to_string(),
+            reason: reason.to_string(),
+        };
         let (kind, arg) = match text.split_once(':') {
             Some((kind, arg)) => (kind, Some(arg)),
             None => (text, None),
@@ -107,7 +110,10 @@ fn parse_cloudwatch(target: &str) -> Result<SinkSpec, String> {
         }
         _ => (target, None),
     };
-    Ok(SinkSpec::CloudWatch { group: group.to_string(), stream })
+    Ok(SinkSpec::CloudWatch {
+        group: group.to_string(),
+        stream,
+    })
 }
 
 /// How a sink filters alerts and how hard it tries to deliver them.
@@ -184,7 +190,10 @@ pub struct SinkConfig {
 impl From<SinkSpec> for SinkConfig {
     /// A sink with default options, as given on the command line.
     fn from(spec: SinkSpec) -> Self {
-        SinkConfig { spec, options: SinkOptions::default() }
+        SinkConfig {
+            spec,
+            options: SinkOptions::default(),
+        }
     }
 }
 
@@ -196,18 +205,36 @@ mod tests {
     fn parses_every_spec_form() {
         assert_eq!("stdout".parse(), Ok(SinkSpec::Stdout));
         assert_eq!("SecurityHub".parse(), Ok(SinkSpec::SecurityHub));
-        assert_eq!("file:/var/log/a b.json".parse(), Ok(SinkSpec::File("/var/log/a b.json".into())));
+        assert_eq!(
+            "file:/var/log/a b.json".parse(),
+            Ok(SinkSpec::File("/var/log/a b.json".into()))
+        );
         let hook: SinkSpec = "webhook:http://127.0.0.1:2801/".parse().unwrap();
-        assert_eq!(hook, SinkSpec::Webhook(Url::parse("http://127.0.0.1:2801/").unwrap()));
+        assert_eq!(
+            hook,
+            SinkSpec::Webhook(Url::parse("http://127.0.0.1:2801/").unwrap())
+        );
         assert_eq!(
             "cloudwatch:trailwatch/alerts".parse(),
-            Ok(SinkSpec::CloudWatch { group: "trailwatch".into(), stream: Some("alerts".into()) })
+            Ok(SinkSpec::CloudWatch {
+                group: "trailwatch".into(),
+                stream: Some("alerts".into())
+            })
         );
         assert_eq!(
             "cloudwatch:/aws/trailwatch".parse(),
-            Ok(SinkSpec::CloudWatch { group: "/aws/trailwatch".into(), stream: None })
+            Ok(SinkSpec::CloudWatch {
+                group: "/aws/trailwatch".into(),
+                stream: None
+            })
         );
-        assert_eq!("cloudwatch:g".parse(), Ok(SinkSpec::CloudWatch { group: "g".into(), stream: None }));
+        assert_eq!(
+            "cloudwatch:g".parse(),
+            Ok(SinkSpec::CloudWatch {
+                group: "g".into(),
+                stream: None
+            })
+        );
     }
 
     #[test]
@@ -221,7 +248,10 @@ mod tests {
         assert_eq!(reason("cloudwatch:"), "empty log group");
         assert!(reason("cloudwatch:g/").contains("both parts"));
         let err = "webhook".parse::<SinkSpec>().unwrap_err();
-        assert_eq!(err.to_string(), "invalid sink \"webhook\": expected webhook:URL");
+        assert_eq!(
+            err.to_string(),
+            "invalid sink \"webhook\": expected webhook:URL"
+        );
     }
 
     #[test]

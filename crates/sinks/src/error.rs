@@ -202,7 +202,11 @@ pub enum FanoutError {
 }
 
 fn names(failures: &[(String, SinkError)]) -> String {
-    failures.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(", ")
+    failures
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -222,7 +226,10 @@ mod tests {
         assert_eq!(status(400).kind(), FailureKind::Permanent);
         assert_eq!(status(404).kind(), FailureKind::Permanent);
         assert!(!status(401).is_retryable());
-        assert_eq!(status(400).to_string(), "sink webhook: http status 400 for rule \"r\"");
+        assert_eq!(
+            status(400).to_string(),
+            "sink webhook: http status 400 for rule \"r\""
+        );
     }
 
     #[test]
@@ -230,10 +237,25 @@ mod tests {
         let err = FanoutError::Failed {
             batch_key: "b/k".into(),
             failures: vec![
-                ("webhook".into(), SinkError::Timeout { sink: "webhook".into(), timeout: Duration::from_secs(1) }),
-                ("file".into(), SinkError::Config { sink: "file".into(), reason: "x".into() }),
+                (
+                    "webhook".into(),
+                    SinkError::Timeout {
+                        sink: "webhook".into(),
+                        timeout: Duration::from_secs(1),
+                    },
+                ),
+                (
+                    "file".into(),
+                    SinkError::Config {
+                        sink: "file".into(),
+                        reason: "x".into(),
+                    },
+                ),
             ],
         };
-        assert_eq!(err.to_string(), "batch \"b/k\" not accepted by sink(s) webhook, file");
+        assert_eq!(
+            err.to_string(),
+            "batch \"b/k\" not accepted by sink(s) webhook, file"
+        );
     }
 }

@@ -15,9 +15,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::Instrument;
 
+use crate::Sink;
 use crate::alert::Alert;
 use crate::error::{FanoutError, SinkError};
-use crate::Sink;
 
 mod accepted;
 
@@ -66,9 +66,20 @@ impl Fanout {
                 let failures = Arc::new(AtomicU32::new(0));
                 let name = sink.name().to_string();
                 let span = tracing::info_span!("sink", sink = %name);
-                let run = work(index, sink, queue, Arc::clone(&accepted), Arc::clone(&failures));
+                let run = work(
+                    index,
+                    sink,
+                    queue,
+                    Arc::clone(&accepted),
+                    Arc::clone(&failures),
+                );
                 let task = tokio::spawn(run.instrument(span));
-                Worker { name, jobs, task, failures }
+                Worker {
+                    name,
+                    jobs,
+                    task,
+                    failures,
+                }
             })
             .collect();
         Fanout { workers, accepted }
@@ -83,7 +94,11 @@ impl Fanout {
     /// batch; the sinks that did are remembered, so delivering the same key
     /// again only retries the failed ones. [`FanoutError::WorkerStopped`]
     /// when a sink's worker is gone.
-    pub async fn deliver(&self, batch_key: &str, alerts: Arc<Vec<Alert>>) -> Result<(), FanoutError> {
+    pub async fn deliver(
+        &self,
+        batch_key: &str,
+        alerts: Arc<Vec<Alert>>,
+    ) -> Result<(), FanoutError> {
         if alerts.is_empty() {
             return Ok(());
         }
@@ -96,7 +111,11 @@ impl Fanout {
                 continue;
             }
             let (reply, answer) = oneshot::channel();
-            let job = Job { batch_key: Arc::clone(&key), alerts: Arc::clone(&alerts), reply };
+            let job = Job {
+                batch_key: Arc::clone(&key),
+                alerts: Arc::clone(&alerts),
+                reply,
+            };
             let jobs = worker.jobs.clone();
             // Queued concurrently: one full channel must not delay the rest.
             answers.spawn(async move {
@@ -124,22 +143,29 @@ impl Fanout {
             }
         }
         if let Some(sink) = stopped {
-            return Err(FanoutError::WorkerStopped { sink, batch_key: batch_key.to_string() });
+            return Err(FanoutError::WorkerStopped {
+                sink,
+                batch_key: batch_key.to_string(),
+            });
         }
         if failures.is_empty() {
             Ok(())
         } else {
-            Err(FanoutError::Failed { batch_key: batch_key.to_string(), failures })
+            Err(FanoutError::Failed {
+                batch_key: batch_key.to_string(),
+                failures,
+            })
         }
     }
 
     /// Each sink's name and whether it is healthy: its worker runs and its
-    /// last deliveries did not fail [`UNHEALTHY_AFTER`] times in a row.
+    /// last deliveries did not fail three times in a row.
     pub fn health(&self) -> Vec<(String, bool)> {
         self.workers
             .iter()
             .map(|w| {
-                let healthy = !w.task.is_finished() && w.failures.load(Ordering::Relaxed) < UNHEALTHY_AFTER;
+                let healthy =
+                    !w.task.is_finished() && w.failures.load(Ordering::Relaxed) < UNHEALTHY_AFTER;
                 (w.name.clone(), healthy)
             })
             .collect()
@@ -176,7 +202,10 @@ async fn work(
         match &result {
             Ok(()) => {
                 failures.store(0, Ordering::Relaxed);
-                accepted.lock().unwrap_or_else(|e| e.into_inner()).record(&job.batch_key, index);
+                accepted
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .record(&job.batch_key, index);
             }
             Err(err) => {
                 failures.fetch_add(1, Ordering::Relaxed);

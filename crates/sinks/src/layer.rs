@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::alert::{Alert, Priority};
-use crate::error::SinkError;
 use crate::Sink;
+use crate::alert::{Alert, Priority};
+use crate::error::{FailureKind, SinkError};
+use crate::metrics::count_failures;
 
 /// Which alerts a sink wants.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,7 +65,12 @@ impl<S: Sink> Sink for Filtered<S> {
         let kept: Cow<'_, [Alert]> = if self.filter.is_empty() {
             Cow::Borrowed(alerts)
         } else {
-            alerts.iter().filter(|a| self.filter.accepts(a)).cloned().collect::<Vec<_>>().into()
+            alerts
+                .iter()
+                .filter(|a| self.filter.accepts(a))
+                .cloned()
+                .collect::<Vec<_>>()
+                .into()
         };
         if kept.is_empty() {
             return Ok(());
@@ -100,7 +106,12 @@ impl<S: Sink> Sink for Deadline<S> {
         match tokio::time::timeout(self.timeout, self.inner.deliver(alerts)).await {
             Ok(result) => result,
             Err(_) => {
-                Err(SinkError::Timeout { sink: self.inner.name().to_string(), timeout: self.timeout })
+                // The dropped request never reported itself; count it here.
+                count_failures(self.inner.name(), FailureKind::Transient, 1);
+                Err(SinkError::Timeout {
+                    sink: self.inner.name().to_string(),
+                    timeout: self.timeout,
+                })
             }
         }
     }
@@ -127,13 +138,19 @@ mod tests {
 
         async fn deliver(&self, alerts: &[Alert]) -> Result<(), SinkError> {
             tokio::time::sleep(self.delay).await;
-            self.seen.lock().unwrap().extend(alerts.iter().map(|a| a.rule.clone()));
+            self.seen
+                .lock()
+                .unwrap()
+                .extend(alerts.iter().map(|a| a.rule.clone()));
             Ok(())
         }
     }
 
     fn recorder(delay: Duration) -> Recorder {
-        Recorder { seen: Mutex::new(Vec::new()), delay }
+        Recorder {
+            seen: Mutex::new(Vec::new()),
+            delay,
+        }
     }
 
     #[tokio::test]
@@ -144,17 +161,31 @@ mod tests {
         let mut c = alert("C", Priority::Warning);
         c.tags = vec!["aws_s3".into()];
 
-        let only_warning = AlertFilter { min_priority: Some(Priority::Warning), ..Default::default() };
+        let only_warning = AlertFilter {
+            min_priority: Some(Priority::Warning),
+            ..Default::default()
+        };
         let sink = Filtered::new(only_warning, recorder(Duration::ZERO));
-        sink.deliver(&[a.clone(), b.clone(), c.clone()]).await.unwrap();
+        sink.deliver(&[a.clone(), b.clone(), c.clone()])
+            .await
+            .unwrap();
         assert_eq!(*sink.inner.seen.lock().unwrap(), ["A", "C"]);
 
-        let by_tag = AlertFilter { tags: vec!["aws_s3".into()], rules: vec![], min_priority: None };
+        let by_tag = AlertFilter {
+            tags: vec!["aws_s3".into()],
+            rules: vec![],
+            min_priority: None,
+        };
         let sink = Filtered::new(by_tag, recorder(Duration::ZERO));
-        sink.deliver(&[a.clone(), b.clone(), c.clone()]).await.unwrap();
+        sink.deliver(&[a.clone(), b.clone(), c.clone()])
+            .await
+            .unwrap();
         assert_eq!(*sink.inner.seen.lock().unwrap(), ["C"]);
 
-        let by_rule = AlertFilter { rules: vec!["B".into()], ..Default::default() };
+        let by_rule = AlertFilter {
+            rules: vec!["B".into()],
+            ..Default::default()
+        };
         let sink = Filtered::new(by_rule, recorder(Duration::ZERO));
         sink.deliver(&[a, b, c]).await.unwrap();
         assert_eq!(*sink.inner.seen.lock().unwrap(), ["B"]);
@@ -162,16 +193,27 @@ mod tests {
 
     #[tokio::test]
     async fn filter_skips_inner_sink_when_nothing_passes() {
-        let filter = AlertFilter { rules: vec!["none".into()], ..Default::default() };
+        let filter = AlertFilter {
+            rules: vec!["none".into()],
+            ..Default::default()
+        };
         // An inner delivery would overrun this deadline, so reaching it fails.
-        let sink = Filtered::new(filter, Deadline::new(Duration::from_millis(1), recorder(Duration::from_secs(60))));
-        sink.deliver(&[alert("A", Priority::Emergency)]).await.unwrap();
+        let sink = Filtered::new(
+            filter,
+            Deadline::new(Duration::from_millis(1), recorder(Duration::from_secs(60))),
+        );
+        sink.deliver(&[alert("A", Priority::Emergency)])
+            .await
+            .unwrap();
     }
 
     #[tokio::test(start_paused = true)]
     async fn deadline_fails_a_stuck_sink_as_transient() {
         let sink = Deadline::new(Duration::from_secs(5), recorder(Duration::from_secs(60)));
-        let err = sink.deliver(&[alert("A", Priority::Error)]).await.unwrap_err();
+        let err = sink
+            .deliver(&[alert("A", Priority::Error)])
+            .await
+            .unwrap_err();
         assert!(matches!(err, SinkError::Timeout { ref sink, .. } if sink == "recorder"));
         assert!(err.is_retryable());
         assert!(sink.inner.seen.lock().unwrap().is_empty());

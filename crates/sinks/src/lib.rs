@@ -28,8 +28,8 @@ use async_trait::async_trait;
 
 pub use alert::{Alert, Priority, RecordContext, ResourceRef};
 pub use config::{SinkConfig, SinkOptions, SinkSpec};
-pub use fanout::Fanout;
 pub use error::{FailureKind, FanoutError, SinkError, SpecError};
+pub use fanout::Fanout;
 pub use retry::RetryPolicy;
 pub use stack::{AwsClients, build};
 

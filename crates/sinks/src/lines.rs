@@ -6,10 +6,10 @@ use std::time::Instant;
 use async_trait::async_trait;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
+use crate::Sink;
 use crate::alert::Alert;
 use crate::error::SinkError;
 use crate::metrics::observe_send;
-use crate::Sink;
 
 /// Writes one Falco JSON line per alert to standard output.
 ///
@@ -60,8 +60,13 @@ impl FileSink {
     /// appending, so a bad path fails at startup rather than at the first
     /// alert.
     pub async fn open(path: &Path) -> Result<Self, SinkError> {
-        open_append(path).await.map_err(|source| io_error(path, source))?;
-        Ok(FileSink { path: path.to_path_buf(), lock: tokio::sync::Mutex::new(()) })
+        open_append(path)
+            .await
+            .map_err(|source| io_error(path, source))?;
+        Ok(FileSink {
+            path: path.to_path_buf(),
+            lock: tokio::sync::Mutex::new(()),
+        })
     }
 }
 
@@ -73,21 +78,33 @@ impl Sink for FileSink {
 
     async fn deliver(&self, alerts: &[Alert]) -> Result<(), SinkError> {
         let _guard = self.lock.lock().await;
-        let mut file = open_append(&self.path).await.map_err(|source| io_error(&self.path, source))?;
+        let mut file = open_append(&self.path)
+            .await
+            .map_err(|source| io_error(&self.path, source))?;
         let target = self.path.display().to_string();
         write_lines(self.name(), &target, &mut file, alerts).await?;
         // Flushing a tokio File only hands the data to the OS; sync_data is
         // what puts it on disk before the SQS message is deleted.
-        file.sync_data().await.map_err(|source| io_error(&self.path, source))
+        file.sync_data()
+            .await
+            .map_err(|source| io_error(&self.path, source))
     }
 }
 
 async fn open_append(path: &Path) -> std::io::Result<tokio::fs::File> {
-    tokio::fs::OpenOptions::new().create(true).append(true).open(path).await
+    tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> SinkError {
-    SinkError::Io { sink: "file".into(), target: path.display().to_string(), source }
+    SinkError::Io {
+        sink: "file".into(),
+        target: path.display().to_string(),
+        source,
+    }
 }
 
 /// Renders every alert as a line and writes them with one call.
@@ -108,8 +125,19 @@ async fn write_lines<W: AsyncWrite + Unpin>(
         out.flush().await
     }
     .await;
-    observe_send(sink, started, result.as_ref().map(|_| ()).map_err(|_| crate::FailureKind::Transient));
-    result.map_err(|source| SinkError::Io { sink: sink.into(), target: target.into(), source })
+    observe_send(
+        sink,
+        started,
+        result
+            .as_ref()
+            .map(|_| ())
+            .map_err(|_| crate::FailureKind::Transient),
+    );
+    result.map_err(|source| SinkError::Io {
+        sink: sink.into(),
+        target: target.into(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -122,7 +150,9 @@ mod tests {
     async fn write_lines_emits_one_json_object_per_line() {
         let mut out = Vec::new();
         let alerts = [alert("A", Priority::Error), alert("B", Priority::Notice)];
-        write_lines("stdout", "stdout", &mut out, &alerts).await.unwrap();
+        write_lines("stdout", "stdout", &mut out, &alerts)
+            .await
+            .unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
@@ -139,19 +169,31 @@ mod tests {
 
         let sink = FileSink::open(&path).await.unwrap();
         sink.deliver(&[alert("A", Priority::Error)]).await.unwrap();
-        sink.deliver(&[alert("B", Priority::Error), alert("C", Priority::Error)]).await.unwrap();
+        sink.deliver(&[alert("B", Priority::Error), alert("C", Priority::Error)])
+            .await
+            .unwrap();
 
         let text = tokio::fs::read_to_string(&path).await.unwrap();
         let rules: Vec<String> = text
             .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["rule"].as_str().unwrap().to_string())
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["rule"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         assert_eq!(rules, ["A", "B", "C"]);
     }
 
     #[tokio::test]
     async fn file_sink_fails_early_on_unusable_path() {
-        let err = FileSink::open(Path::new("/nonexistent-dir/trailwatch/alerts.json")).await.unwrap_err();
-        assert!(err.to_string().starts_with("sink file: writing alerts to /nonexistent-dir"));
+        let err = FileSink::open(Path::new("/nonexistent-dir/trailwatch/alerts.json"))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("sink file: writing alerts to /nonexistent-dir")
+        );
     }
 }

@@ -32,6 +32,9 @@ pub(crate) fn observe_send(sink: &str, started: Instant, outcome: Result<(), Fai
 /// Counts `count` failures of `kind`, for items refused inside a request
 /// that as a whole succeeded.
 pub(crate) fn count_failures(sink: &str, kind: FailureKind, count: u64) {
-    let labels = [("sink", sink.to_string()), ("kind", kind.as_str().to_string())];
+    let labels = [
+        ("sink", sink.to_string()),
+        ("kind", kind.as_str().to_string()),
+    ];
     metrics::counter!(FAILURES_TOTAL, &labels).increment(count);
 }

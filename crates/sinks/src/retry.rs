@@ -2,8 +2,8 @@
 //!
 //! Sinks retry inside `deliver` because only they know what to resend:
 //! the webhook resends one alert, Security Hub only the findings listed in
-//! `FailedFindings`. [`Backoff`] supplies the waits (computed by `backon`)
-//! and enforces the policy's bounds; [`retry`] is the common loop for a
+//! `FailedFindings`. `Backoff` supplies the waits (computed by `backon`)
+//! and enforces the policy's bounds; `retry` is the common loop for a
 //! request that is resent whole.
 
 use std::future::Future;
@@ -52,7 +52,10 @@ impl RetryPolicy {
             .with_max_times(self.max_retries)
             .with_total_delay(Some(self.max_elapsed))
             .build();
-        Backoff { waits, max_delay: self.max_delay }
+        Backoff {
+            waits,
+            max_delay: self.max_delay,
+        }
     }
 }
 
@@ -139,7 +142,9 @@ mod tests {
         };
         let mut backoff = policy.backoff();
         assert!(backoff.next_wait(Some(Duration::from_secs(2))).unwrap() >= Duration::from_secs(2));
-        assert!(backoff.next_wait(Some(Duration::from_secs(3600))).unwrap() <= Duration::from_secs(5));
+        assert!(
+            backoff.next_wait(Some(Duration::from_secs(3600))).unwrap() <= Duration::from_secs(5)
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -163,12 +168,18 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn retry_gives_up_after_max_retries() {
-        let policy = RetryPolicy { max_retries: 2, ..RetryPolicy::default() };
+        let policy = RetryPolicy {
+            max_retries: 2,
+            ..RetryPolicy::default()
+        };
         let mut calls = 0;
         let result: Result<(), SinkError> = retry(&policy, || {
             calls += 1;
             async {
-                Err(SinkError::Timeout { sink: "webhook".into(), timeout: Duration::from_secs(1) })
+                Err(SinkError::Timeout {
+                    sink: "webhook".into(),
+                    timeout: Duration::from_secs(1),
+                })
             }
         })
         .await;

@@ -6,6 +6,12 @@
 //! Requests respect the batch limits (`batch.rs`) and the API quota
 //! (`throttle.rs`); only the findings the response lists as failed are
 //! sent again. Finding ids are stable, so resending is harmless.
+//!
+//! Limitation: with the default product ARN Security Hub only accepts
+//! findings for the caller's own account, so alerts on records of other
+//! accounts (an organization trail) are refused and their messages end in
+//! the dead-letter queue; run one trailwatch per account, or send such
+//! trails to another sink.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -17,12 +23,12 @@ use aws_sdk_securityhub::types::{
     Severity, SeverityLabel,
 };
 
+use crate::Sink;
 use crate::alert::Alert;
 use crate::aws;
 use crate::error::{FailureKind, SinkError};
 use crate::metrics::{count_failures, observe_send};
 use crate::retry::RetryPolicy;
-use crate::Sink;
 
 mod asff;
 mod batch;
@@ -57,16 +63,27 @@ impl SecurityHubSink {
         batch_size: Option<usize>,
         retry: RetryPolicy,
     ) -> Result<Self, SinkError> {
-        let region = client.config().region().map(ToString::to_string).ok_or_else(|| SinkError::Config {
-            sink: NAME.into(),
-            reason: "the aws configuration has no region".into(),
-        })?;
+        let region = client
+            .config()
+            .region()
+            .map(ToString::to_string)
+            .ok_or_else(|| SinkError::Config {
+                sink: NAME.into(),
+                reason: "the aws configuration has no region".into(),
+            })?;
         let (timeouts, retries) = aws::sink_timeouts(timeout);
-        let config = client.config().to_builder().timeout_config(timeouts).retry_config(retries).build();
+        let config = client
+            .config()
+            .to_builder()
+            .timeout_config(timeouts)
+            .retry_config(retries)
+            .build();
         Ok(SecurityHubSink {
             client: Client::from_conf(config),
             region,
-            batch_size: batch_size.unwrap_or(batch::MAX_FINDINGS).clamp(1, batch::MAX_FINDINGS),
+            batch_size: batch_size
+                .unwrap_or(batch::MAX_FINDINGS)
+                .clamp(1, batch::MAX_FINDINGS),
             retry,
             throttle: Throttle::security_hub(),
         })
@@ -79,7 +96,7 @@ impl SecurityHubSink {
         let mut findings = Vec::with_capacity(alerts.len());
         for alert in alerts {
             let Some(account) = alert.record.account_id.as_deref().filter(|a| !a.is_empty()) else {
-                count_failures(NAME, FailureKind::Permanent, 1);
+                count_failures(NAME, FailureKind::Rejected, 1);
                 return Err(SinkError::Rejected {
                     sink: NAME.into(),
                     count: 1,
@@ -141,12 +158,23 @@ impl SecurityHubSink {
             let failed_ids: HashSet<&str> = failed.iter().filter_map(|e| e.id()).collect();
             let detail = failed
                 .first()
-                .map(|e| format!("{}: {}", e.error_code().unwrap_or("?"), e.error_message().unwrap_or("")))
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e.error_code().unwrap_or("?"),
+                        e.error_message().unwrap_or("")
+                    )
+                })
                 .unwrap_or_default();
             let count = failed.len();
             pending.retain(|f| failed_ids.contains(f.id.as_str()));
             if pending.is_empty() || !backoff.wait(None).await {
-                return Err(SinkError::Rejected { sink: NAME.into(), count, detail, retryable: true });
+                return Err(SinkError::Rejected {
+                    sink: NAME.into(),
+                    count,
+                    detail,
+                    retryable: true,
+                });
             }
         }
     }
@@ -173,11 +201,15 @@ impl Sink for SecurityHubSink {
 
 /// The SDK's form of a finding.
 fn to_sdk(finding: &Finding) -> AwsSecurityFinding {
-    let severity = Severity::builder().label(SeverityLabel::from(finding.severity.label)).build();
+    let severity = Severity::builder()
+        .label(SeverityLabel::from(finding.severity.label))
+        .build();
     let provider_fields = FindingProviderFields::builder()
         .severity(
             FindingProviderSeverity::builder()
-                .label(SeverityLabel::from(finding.finding_provider_fields.severity.label))
+                .label(SeverityLabel::from(
+                    finding.finding_provider_fields.severity.label,
+                ))
                 .build(),
         )
         .set_types(Some(finding.finding_provider_fields.types.clone()))

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use crate::Sink;
 use crate::cloudwatch::CloudWatchSink;
 use crate::config::{SinkConfig, SinkOptions, SinkSpec};
 use crate::error::SinkError;
@@ -17,7 +18,6 @@ use crate::layer::{AlertFilter, Deadline, Filtered};
 use crate::lines::{FileSink, StdoutSink};
 use crate::securityhub::SecurityHubSink;
 use crate::webhook::WebhookSink;
-use crate::Sink;
 
 /// Largest `batch_size` per batching sink (the service limits).
 const SECURITY_HUB_MAX_BATCH: usize = 100;
@@ -54,15 +54,26 @@ pub async fn build(
     Ok(sinks)
 }
 
-async fn build_one(config: &SinkConfig, aws: &AwsClients, hostname: &str) -> Result<Arc<dyn Sink>, SinkError> {
+async fn build_one(
+    config: &SinkConfig,
+    aws: &AwsClients,
+    hostname: &str,
+) -> Result<Arc<dyn Sink>, SinkError> {
     let options = &config.options;
     let name = config.spec.name();
-    let config_error = |reason: String| SinkError::Config { sink: name.into(), reason };
+    let config_error = |reason: String| SinkError::Config {
+        sink: name.into(),
+        reason,
+    };
     let missing_client = || config_error("no aws client was configured for this sink".into());
     if let Some(limit) = batch_limit(&config.spec)
-        && options.batch_size.is_some_and(|size| size == 0 || size > limit)
+        && options
+            .batch_size
+            .is_some_and(|size| size == 0 || size > limit)
     {
-        return Err(config_error(format!("batch_size must be between 1 and {limit}")));
+        return Err(config_error(format!(
+            "batch_size must be between 1 and {limit}"
+        )));
     }
 
     let sink = match &config.spec {
@@ -70,21 +81,37 @@ async fn build_one(config: &SinkConfig, aws: &AwsClients, hostname: &str) -> Res
         SinkSpec::File(path) => layered(options, FileSink::open(path).await?),
         SinkSpec::Webhook(url) => {
             let headers = resolve_headers(name, &options.headers, |var| std::env::var(var).ok())?;
-            let sink = WebhookSink::new(url.clone(), &headers, options.timeout, options.concurrency, options.retry)?;
+            let sink = WebhookSink::new(
+                url.clone(),
+                &headers,
+                options.timeout,
+                options.concurrency,
+                options.retry,
+            )?;
             layered(options, sink)
         }
         SinkSpec::SecurityHub => {
             let client = aws.securityhub.as_ref().ok_or_else(missing_client)?;
-            let sink = SecurityHubSink::new(client, options.timeout, options.batch_size, options.retry)?;
+            let sink =
+                SecurityHubSink::new(client, options.timeout, options.batch_size, options.retry)?;
             layered(options, sink)
         }
         SinkSpec::CloudWatch { group, stream } => {
             let client = aws.cloudwatch.as_ref().ok_or_else(missing_client)?;
             let stream = stream.as_deref().unwrap_or(hostname);
             if stream.is_empty() {
-                return Err(config_error("no log stream and no host name to default to".into()));
+                return Err(config_error(
+                    "no log stream and no host name to default to".into(),
+                ));
             }
-            let sink = CloudWatchSink::new(client, group, stream, options.timeout, options.batch_size, options.retry);
+            let sink = CloudWatchSink::new(
+                client,
+                group,
+                stream,
+                options.timeout,
+                options.batch_size,
+                options.retry,
+            );
             layered(options, sink)
         }
     };
@@ -106,7 +133,10 @@ fn layered<S: Sink + 'static>(options: &SinkOptions, backend: S) -> Arc<dyn Sink
         rules: options.rules.clone(),
         tags: options.tags.clone(),
     };
-    Arc::new(Filtered::new(filter, Deadline::new(options.deliver_timeout, backend)))
+    Arc::new(Filtered::new(
+        filter,
+        Deadline::new(options.deliver_timeout, backend),
+    ))
 }
 
 /// Replaces each `${VAR}` in header values with `lookup(VAR)`.
@@ -118,7 +148,11 @@ fn resolve_headers(
     headers
         .iter()
         .map(|(name, value)| {
-            let error = |var: &str| SinkError::MissingEnv { sink: sink.into(), header: name.clone(), var: var.into() };
+            let error = |var: &str| SinkError::MissingEnv {
+                sink: sink.into(),
+                header: name.clone(),
+                var: var.into(),
+            };
             let mut out = String::with_capacity(value.len());
             let mut rest = value.as_str();
             while let Some(start) = rest.find("${") {
@@ -168,7 +202,12 @@ mod tests {
             "sink webhook: header \"Authorization\" refers to unset environment variable \"MISSING\""
         );
         let headers = vec![("X".to_string(), "${TOKEN".to_string())];
-        assert!(resolve_headers("webhook", &headers, env).unwrap_err().to_string().contains("unterminated"));
+        assert!(
+            resolve_headers("webhook", &headers, env)
+                .unwrap_err()
+                .to_string()
+                .contains("unterminated")
+        );
     }
 
     #[tokio::test]
@@ -178,16 +217,25 @@ mod tests {
         let err = build(&[hub], &no_clients, "h").await.err().unwrap();
         assert!(err.to_string().contains("no aws client"), "{err}");
 
-        let mut cw = SinkConfig::from(SinkSpec::CloudWatch { group: "g".into(), stream: None });
+        let mut cw = SinkConfig::from(SinkSpec::CloudWatch {
+            group: "g".into(),
+            stream: None,
+        });
         cw.options.batch_size = Some(10_001);
         let err = build(&[cw], &no_clients, "h").await.err().unwrap();
-        assert_eq!(err.to_string(), "sink cloudwatch: invalid configuration: batch_size must be between 1 and 10000");
+        assert_eq!(
+            err.to_string(),
+            "sink cloudwatch: invalid configuration: batch_size must be between 1 and 10000"
+        );
     }
 
     #[tokio::test]
     async fn builds_line_sinks_with_their_names() {
         let dir = tempfile::tempdir().unwrap();
-        let configs = [SinkConfig::from(SinkSpec::Stdout), SinkConfig::from(SinkSpec::File(dir.path().join("a.json")))];
+        let configs = [
+            SinkConfig::from(SinkSpec::Stdout),
+            SinkConfig::from(SinkSpec::File(dir.path().join("a.json"))),
+        ];
         let sinks = build(&configs, &AwsClients::default(), "h").await.unwrap();
         let names: Vec<&str> = sinks.iter().map(|s| s.name()).collect();
         assert_eq!(names, ["stdout", "file"]);

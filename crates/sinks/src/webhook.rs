@@ -17,11 +17,11 @@ use reqwest::{Client, StatusCode, Url};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::Sink;
 use crate::alert::Alert;
 use crate::error::{FailureKind, SinkError};
 use crate::metrics::observe_send;
 use crate::retry::{RetryPolicy, retry};
-use crate::Sink;
 
 const NAME: &str = "webhook";
 
@@ -53,7 +53,10 @@ impl WebhookSink {
         concurrency: usize,
         retry: RetryPolicy,
     ) -> Result<Self, SinkError> {
-        let config_error = |reason: String| SinkError::Config { sink: NAME.into(), reason };
+        let config_error = |reason: String| SinkError::Config {
+            sink: NAME.into(),
+            reason,
+        };
         if concurrency == 0 {
             return Err(config_error("concurrency must be at least 1".into()));
         }
@@ -75,8 +78,16 @@ impl WebhookSink {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| config_error(format!("http client: {e}")))?;
-        let inner = Endpoint { client, url, headers: map, retry };
-        Ok(WebhookSink { inner: Arc::new(inner), permits: Arc::new(Semaphore::new(concurrency)) })
+        let inner = Endpoint {
+            client,
+            url,
+            headers: map,
+            retry,
+        };
+        Ok(WebhookSink {
+            inner: Arc::new(inner),
+            permits: Arc::new(Semaphore::new(concurrency)),
+        })
     }
 }
 
@@ -155,7 +166,11 @@ impl Endpoint {
                 rule: rule.to_string(),
                 retry_after: retry_after(response.status(), response.headers()),
             }),
-            Err(source) => Err(SinkError::Http { sink: NAME.into(), rule: rule.to_string(), source }),
+            Err(source) => Err(SinkError::Http {
+                sink: NAME.into(),
+                rule: rule.to_string(),
+                source,
+            }),
         };
         let outcome = result.as_ref().map(|_| ()).map_err(SinkError::kind);
         observe_send(NAME, started, outcome);
@@ -193,13 +208,21 @@ mod tests {
 
     #[test]
     fn retry_after_seconds_and_dates() {
-        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z").unwrap().to_utc();
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        let now = chrono::DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(
             parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
             Some(Duration::from_secs(30))
         );
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
     }
 
@@ -207,8 +230,14 @@ mod tests {
     fn retry_after_only_for_429_and_503() {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after(StatusCode::TOO_MANY_REQUESTS, &headers), Some(Duration::from_secs(7)));
-        assert_eq!(retry_after(StatusCode::SERVICE_UNAVAILABLE, &headers), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after(StatusCode::TOO_MANY_REQUESTS, &headers),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(StatusCode::SERVICE_UNAVAILABLE, &headers),
+            Some(Duration::from_secs(7))
+        );
         assert_eq!(retry_after(StatusCode::BAD_GATEWAY, &headers), None);
     }
 
@@ -216,11 +245,22 @@ mod tests {
     fn bad_headers_are_config_errors_without_the_value() {
         let url = Url::parse("http://127.0.0.1:9/").unwrap();
         let bad = [("X-Token".to_string(), "line\nbreak-secret".to_string())];
-        let err = WebhookSink::new(url.clone(), &bad, Duration::from_secs(1), 1, RetryPolicy::default())
+        let err = WebhookSink::new(
+            url.clone(),
+            &bad,
+            Duration::from_secs(1),
+            1,
+            RetryPolicy::default(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "sink webhook: invalid configuration: invalid value for header \"X-Token\""
+        );
+        let err = WebhookSink::new(url, &[], Duration::from_secs(1), 0, RetryPolicy::default())
             .err()
             .unwrap();
-        assert_eq!(err.to_string(), "sink webhook: invalid configuration: invalid value for header \"X-Token\"");
-        let err = WebhookSink::new(url, &[], Duration::from_secs(1), 0, RetryPolicy::default()).err().unwrap();
         assert!(err.to_string().contains("concurrency"));
     }
 }

@@ -88,7 +88,12 @@ async fn delete(shared: &Shared, batch: Vec<Delete>) -> Vec<Delete> {
     // back to its message.
     let mut failed_at = vec![false; batch.len()];
     for entry in output.failed() {
-        let Some(index) = entry.id().parse::<usize>().ok().filter(|&i| i < batch.len()) else {
+        let Some(index) = entry
+            .id()
+            .parse::<usize>()
+            .ok()
+            .filter(|&i| i < batch.len())
+        else {
             continue;
         };
         failed_at[index] = true;

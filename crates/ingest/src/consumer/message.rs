@@ -76,7 +76,10 @@ pub(super) async fn run<H: ObjectHandler>(
                 // The deleter outlives every message task, so this only
                 // fails if it panicked, which stops the daemon anyway.
                 if deletes.send(delete).await.is_err() {
-                    warn!(message_id = ctx.message_id, "deleter is gone; message not deleted");
+                    warn!(
+                        message_id = ctx.message_id,
+                        "deleter is gone; message not deleted"
+                    );
                 }
             }
             Some(Verdict::Release) => {
@@ -187,7 +190,13 @@ async fn process<H: ObjectHandler>(
         }
         match handler.handle(ctx, object, body).await {
             Ok(report) => {
-                debug!(bucket, key, records = report.records, alerts = report.alerts, "object done");
+                debug!(
+                    bucket,
+                    key,
+                    records = report.records,
+                    alerts = report.alerts,
+                    "object done"
+                );
                 count_object(object_outcome::OK);
                 metrics::counter!(telemetry::S3_OBJECT_BYTES).increment(report.decompressed_bytes);
                 if report.digest {

@@ -129,7 +129,11 @@ pub(super) async fn run<H: ObjectHandler>(
 
 /// Waits for the tasks in flight, up to `grace`; then tells the rest to
 /// release their messages and waits for that. Returns the first panic.
-async fn drain(tasks: &mut JoinSet<()>, grace: Duration, abort: &CancellationToken) -> Option<JoinError> {
+async fn drain(
+    tasks: &mut JoinSet<()>,
+    grace: Duration,
+    abort: &CancellationToken,
+) -> Option<JoinError> {
     info!(in_flight = tasks.len(), "sqs consumer stopping");
     let mut first_panic = None;
     let finished = tokio::time::timeout(grace, async {
@@ -188,7 +192,9 @@ async fn free_slots(
             permit.expect("the slot semaphore is never closed")
         }
     };
-    let want = usize::try_from(max_messages).unwrap_or(1).clamp(1, MAX_RECEIVE);
+    let want = usize::try_from(max_messages)
+        .unwrap_or(1)
+        .clamp(1, MAX_RECEIVE);
     let mut permits = vec![first];
     while permits.len() < want {
         match Arc::clone(slots).try_acquire_owned() {

@@ -121,7 +121,11 @@ fn cloudtrail_notification_keys_are_not_decoded() {
                 "AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2024/05/01/second.json.gz"
             ]
         );
-        assert!(found.iter().all(|o| o.bucket == "org-trail" && o.size.is_none()));
+        assert!(
+            found
+                .iter()
+                .all(|o| o.bucket == "org-trail" && o.size.is_none())
+        );
     }
 }
 
@@ -137,7 +141,10 @@ fn test_events_and_validation_messages_are_recognised() {
     })
     .to_string();
     assert_eq!(parse_body(&test_event).unwrap(), Notification::TestEvent);
-    assert_eq!(parse_body(&sns(&test_event)).unwrap(), Notification::TestEvent);
+    assert_eq!(
+        parse_body(&sns(&test_event)).unwrap(),
+        Notification::TestEvent
+    );
     assert_eq!(
         parse_body(&sns("CloudTrail validation message.")).unwrap(),
         Notification::ValidationMessage

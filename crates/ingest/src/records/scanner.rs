@@ -245,7 +245,9 @@ impl Scanner {
                 Ok(self.value_done(at + 1))
             }
             State::Done if is_space => Ok(None),
-            State::Done => Err(ScanError::Json("unexpected data after the top-level object")),
+            State::Done => Err(ScanError::Json(
+                "unexpected data after the top-level object",
+            )),
         }
     }
 
@@ -303,7 +305,12 @@ impl Scanner {
         (self.in_records && self.stack.len() == 2).then_some(Event::End(end))
     }
 
-    fn after_value(&mut self, b: u8, at: usize, is_space: bool) -> Result<Option<Event>, ScanError> {
+    fn after_value(
+        &mut self,
+        b: u8,
+        at: usize,
+        is_space: bool,
+    ) -> Result<Option<Event>, ScanError> {
         let in_object = self.stack.last().copied().unwrap_or(false);
         match b {
             _ if is_space => Ok(None),
@@ -372,7 +379,12 @@ impl Scanner {
         Ok(None)
     }
 
-    fn number_byte(&mut self, number: Number, b: u8, at: usize) -> Result<Option<Event>, ScanError> {
+    fn number_byte(
+        &mut self,
+        number: Number,
+        b: u8,
+        at: usize,
+    ) -> Result<Option<Event>, ScanError> {
         let digit = b.is_ascii_digit();
         let next = match (number, b) {
             (Number::Minus, b'0') => Number::Zero,

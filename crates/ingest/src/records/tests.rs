@@ -89,8 +89,18 @@ fn varied_records_come_out_exact_and_in_order() {
         let parsed: Value = serde_json::from_str(&record.text).unwrap();
         assert_eq!(parsed, want[i]);
     }
-    assert_eq!(records[0].text.matches("\"requestParameters\":null").count(), 1);
-    assert!(records[2].text.ends_with(r#""note":"caf\u00e9 \"quoted\" \\ / é"}"#));
+    assert_eq!(
+        records[0]
+            .text
+            .matches("\"requestParameters\":null")
+            .count(),
+        1
+    );
+    assert!(
+        records[2]
+            .text
+            .ends_with(r#""note":"caf\u00e9 \"quoted\" \\ / é"}"#)
+    );
 }
 
 #[test]
@@ -112,7 +122,18 @@ fn scalar_and_array_elements_end_where_they_end() {
     ] {
         assert!(errors.is_empty(), "{errors:?}");
         let texts: Vec<_> = records.iter().map(|r| r.text.as_str()).collect();
-        assert_eq!(texts, ["1", "-2.5e3", "\"x,]\"", "true", "null", r#"[1,{"a":[]}]"#, "0"]);
+        assert_eq!(
+            texts,
+            [
+                "1",
+                "-2.5e3",
+                "\"x,]\"",
+                "true",
+                "null",
+                r#"[1,{"a":[]}]"#,
+                "0"
+            ]
+        );
     }
 }
 
@@ -127,7 +148,10 @@ fn only_the_top_level_records_key_counts() {
 
 #[test]
 fn oversized_record_is_skipped_and_the_rest_continues() {
-    let big = format!(r#"{{"eventName":"Big","blob":"{}"}}"#, "a".repeat(300 * 1024));
+    let big = format!(
+        r#"{{"eventName":"Big","blob":"{}"}}"#,
+        "a".repeat(300 * 1024)
+    );
     let json = format!(r#"{{"Records":[{{"n":0}},{big},{{"n":2}}]}}"#);
 
     let (records, errors) = collect(json.as_bytes(), Limits::default());
@@ -164,7 +188,10 @@ fn missing_records_is_fatal_but_a_digest_is_not_an_error() {
     for json in [r#"{"eventName":"x"}"#, r#"[{"Records":[]}]"#, "{}"] {
         let (records, errors) = collect(json.as_bytes(), Limits::default());
         assert!(records.is_empty());
-        assert!(matches!(errors.as_slice(), [RecordError::NoRecords]), "{json}: {errors:?}");
+        assert!(
+            matches!(errors.as_slice(), [RecordError::NoRecords]),
+            "{json}: {errors:?}"
+        );
         assert!(errors[0].is_fatal());
         assert_eq!(errors[0].reason(), "no_records");
     }
@@ -235,11 +262,18 @@ fn truncated_gzip_yields_the_records_before_it() {
     let compressed = gzip(json.as_bytes());
     let cut = &compressed[..compressed.len() / 2];
     let (records, errors) = collect(cut, Limits::default());
-    assert!(records.len() > 100 && records.len() < 2000, "{}", records.len());
+    assert!(
+        records.len() > 100 && records.len() < 2000,
+        "{}",
+        records.len()
+    );
     for (n, record) in records.iter().enumerate() {
         assert!(record.text.starts_with(&format!(r#"{{"n":{n},"#)));
     }
-    assert!(matches!(errors.as_slice(), [RecordError::Gzip { .. }]), "{errors:?}");
+    assert!(
+        matches!(errors.as_slice(), [RecordError::Gzip { .. }]),
+        "{errors:?}"
+    );
     assert!(errors[0].is_fatal() && !errors[0].is_transient());
     assert_eq!(errors[0].reason(), "gzip");
 }
@@ -272,7 +306,10 @@ fn compression_follows_the_content_not_the_name() {
 
 #[test]
 fn object_limit_stops_the_object() {
-    let json = format!(r#"{{"Records":[{{"n":0}},{{"pad":"{}"}}]}}"#, "p".repeat(200_000));
+    let json = format!(
+        r#"{{"Records":[{{"n":0}},{{"pad":"{}"}}]}}"#,
+        "p".repeat(200_000)
+    );
     let limits = Limits {
         max_object_bytes: 100_000,
         ..Limits::default()
@@ -292,7 +329,10 @@ fn source_failures_are_transient_not_gzip() {
     for data in [json.as_bytes().to_vec(), gzip(json.as_bytes())] {
         let (records, errors) = collect(FailingAfter(io::Cursor::new(data)), Limits::default());
         assert_eq!(records.len(), 2);
-        assert!(matches!(errors.as_slice(), [RecordError::Read { .. }]), "{errors:?}");
+        assert!(
+            matches!(errors.as_slice(), [RecordError::Read { .. }]),
+            "{errors:?}"
+        );
         assert!(errors[0].is_transient());
     }
 }

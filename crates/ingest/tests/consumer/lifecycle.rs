@@ -167,7 +167,11 @@ async fn heartbeat_keeps_a_slow_message_invisible() {
     run.await.unwrap().unwrap();
 
     assert!(counter(&recorder, t::SQS_VISIBILITY_EXTENSIONS) >= 5);
-    assert_eq!(handler.started.lock().unwrap().len(), 1, "never redelivered");
+    assert_eq!(
+        handler.started.lock().unwrap().len(),
+        1,
+        "never redelivered"
+    );
     assert_eq!(queue_counts(&env.sqs, &env.queue).await, (0, 0));
 }
 
@@ -204,9 +208,11 @@ async fn slow_object_does_not_block_others_and_full_slots_stop_polling() {
 
     // Both slots busy: the next message must stay in the queue, unreceived.
     publish(&env, &["Slow2"]).await;
-    eventually(Duration::from_secs(10), "second slow object started", || async {
-        handler.active() == 2
-    })
+    eventually(
+        Duration::from_secs(10),
+        "second slow object started",
+        || async { handler.active() == 2 },
+    )
     .await;
     publish(&env, &["Fast4"]).await;
     for _ in 0..3 {
@@ -223,7 +229,11 @@ async fn slow_object_does_not_block_others_and_full_slots_stop_polling() {
     shutdown.cancel();
     run.await.unwrap().unwrap();
     assert_eq!(handler.max_active.load(Ordering::SeqCst), 2);
-    let mut done: Vec<_> = handler.calls().into_iter().map(|c| c.event_names.join(",")).collect();
+    let mut done: Vec<_> = handler
+        .calls()
+        .into_iter()
+        .map(|c| c.event_names.join(","))
+        .collect();
     done.sort();
     assert_eq!(done, ["Fast1", "Fast2", "Fast3", "Fast4", "Slow1", "Slow2"]);
 }
@@ -256,7 +266,10 @@ async fn handler_panic_stops_the_consumer() {
         .run(handler, CancellationToken::new())
         .await
         .unwrap_err();
-    assert!(matches!(error, ConsumerError::TaskPanicked { .. }), "{error:?}");
+    assert!(
+        matches!(error, ConsumerError::TaskPanicked { .. }),
+        "{error:?}"
+    );
     // Not deleted: it comes back after its visibility timeout.
     assert_eq!(queue_counts(&env.sqs, &env.queue).await, (0, 1));
 }

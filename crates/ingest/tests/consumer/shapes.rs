@@ -4,9 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_s3::types::{
-    Event, NotificationConfiguration, QueueConfiguration, StorageClass,
-};
+use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration, StorageClass};
 use tokio_util::sync::CancellationToken;
 use trailwatch_ingest::Consumer;
 use trailwatch_ingest::telemetry as t;
@@ -66,7 +64,11 @@ async fn every_message_shape_gets_its_outcome() {
     let mut expected_bytes = digest.len() as u64;
     for (key, text, compress) in &logs {
         expected_bytes += text.len() as u64;
-        let body = if *compress { gzip(text) } else { text.clone().into_bytes() };
+        let body = if *compress {
+            gzip(text)
+        } else {
+            text.clone().into_bytes()
+        };
         put_object(&s3, key, body).await;
     }
     put_object(&s3, &digest_content, gzip(digest)).await;
@@ -136,9 +138,13 @@ async fn every_message_shape_gets_its_outcome() {
     let shutdown = CancellationToken::new();
     let run = tokio::spawn(consumer.run(Arc::clone(&handler), shutdown.clone()));
 
-    eventually(Duration::from_secs(60), "queue drained into the DLQ", || async {
-        queue_counts(&sqs, &queue).await == (0, 0) && queue_counts(&sqs, &dlq).await.0 == 3
-    })
+    eventually(
+        Duration::from_secs(60),
+        "queue drained into the DLQ",
+        || async {
+            queue_counts(&sqs, &queue).await == (0, 0) && queue_counts(&sqs, &dlq).await.0 == 3
+        },
+    )
     .await;
     eventually(Duration::from_secs(10), "depth gauges updated", || async {
         recorder.gauge(&format!("{}{{}}", t::SQS_DEAD_LETTER_QUEUE_DEPTH)) == 3.0
@@ -153,13 +159,27 @@ async fn every_message_shape_gets_its_outcome() {
     calls.sort_by(|a, b| a.key.cmp(&b.key));
     let seen: Vec<_> = calls
         .iter()
-        .map(|c| (c.key.as_str(), c.receive_count, c.succeeded, c.event_names.join(","), c.digest))
+        .map(|c| {
+            (
+                c.key.as_str(),
+                c.receive_count,
+                c.succeeded,
+                c.event_names.join(","),
+                c.digest,
+            )
+        })
         .collect();
     let mut want = vec![
         (raw_s3.as_str(), 1, true, "RawS3A,RawS3B".to_owned(), false),
         (sns_s3.as_str(), 1, true, "SnsS3".to_owned(), false),
         (sns_trail_b.as_str(), 1, true, "TrailSnsB".to_owned(), false),
-        (sns_trail_c.as_str(), 1, true, "TrailSnsC1,TrailSnsC2".to_owned(), false),
+        (
+            sns_trail_c.as_str(),
+            1,
+            true,
+            "TrailSnsC1,TrailSnsC2".to_owned(),
+            false,
+        ),
         (raw_trail.as_str(), 1, true, "TrailRawD".to_owned(), false),
         (digest_content.as_str(), 1, true, String::new(), true),
     ];
@@ -180,28 +200,56 @@ async fn every_message_shape_gets_its_outcome() {
             dead.insert(message.body.unwrap());
         }
     }
-    let expected_dead: BTreeSet<_> = [unknown_json.to_owned(), not_json.to_owned(), archived_message]
-        .into_iter()
-        .collect();
+    let expected_dead: BTreeSet<_> = [
+        unknown_json.to_owned(),
+        not_json.to_owned(),
+        archived_message,
+    ]
+    .into_iter()
+    .collect();
     assert_eq!(dead, expected_dead);
 
     let count = |name: &str| recorder.counter(name);
-    assert_eq!(count(&format!("{}{{kind=test_event}}", t::NOTIFICATIONS_SKIPPED)), 2);
-    assert_eq!(count(&format!("{}{{kind=validation}}", t::NOTIFICATIONS_SKIPPED)), 1);
-    assert_eq!(count(&format!("{}{{kind=digest}}", t::NOTIFICATIONS_SKIPPED)), 2);
-    assert_eq!(count(&format!("{}{{kind=insight}}", t::NOTIFICATIONS_SKIPPED)), 1);
+    assert_eq!(
+        count(&format!("{}{{kind=test_event}}", t::NOTIFICATIONS_SKIPPED)),
+        2
+    );
+    assert_eq!(
+        count(&format!("{}{{kind=validation}}", t::NOTIFICATIONS_SKIPPED)),
+        1
+    );
+    assert_eq!(
+        count(&format!("{}{{kind=digest}}", t::NOTIFICATIONS_SKIPPED)),
+        2
+    );
+    assert_eq!(
+        count(&format!("{}{{kind=insight}}", t::NOTIFICATIONS_SKIPPED)),
+        1
+    );
     assert_eq!(count(&format!("{}{{outcome=ok}}", t::S3_OBJECTS)), 6);
     assert_eq!(count(&format!("{}{{outcome=not_found}}", t::S3_OBJECTS)), 1);
     // The archived object fails on each of its two deliveries.
     assert_eq!(count(&format!("{}{{outcome=error}}", t::S3_OBJECTS)), 2);
-    assert_eq!(count(&format!("{}{{reason=s3_error}}", t::SQS_MESSAGES_FAILED)), 2);
-    assert_eq!(count(&format!("{}{{reason=unparseable}}", t::SQS_MESSAGES_FAILED)), 4);
+    assert_eq!(
+        count(&format!("{}{{reason=s3_error}}", t::SQS_MESSAGES_FAILED)),
+        2
+    );
+    assert_eq!(
+        count(&format!("{}{{reason=unparseable}}", t::SQS_MESSAGES_FAILED)),
+        4
+    );
     assert_eq!(count(&format!("{}{{}}", t::SQS_MESSAGES_RELEASED)), 2);
     assert_eq!(count(&format!("{}{{}}", t::SQS_MESSAGES_DELETED)), 11);
     assert_eq!(count(&format!("{}{{}}", t::SQS_MESSAGES_RECEIVED)), 17);
-    assert_eq!(count(&format!("{}{{}}", t::S3_OBJECT_BYTES)), expected_bytes);
+    assert_eq!(
+        count(&format!("{}{{}}", t::S3_OBJECT_BYTES)),
+        expected_bytes
+    );
     assert_eq!(count(&format!("{}{{}}", t::OBJECT_LAG_SECONDS)), 6);
-    assert_eq!(recorder.gauge(&format!("{}{{}}", t::SQS_MESSAGES_IN_FLIGHT)), 0.0);
+    assert_eq!(
+        recorder.gauge(&format!("{}{{}}", t::SQS_MESSAGES_IN_FLIGHT)),
+        0.0
+    );
     assert!(status.queue_reachable());
     assert!(status.last_receive().is_some());
     assert_eq!(status.in_flight(), 0);

@@ -48,13 +48,14 @@ pub async fn create_queue(
     visibility_secs: u32,
     dead_letter: Option<(&str, u32)>,
 ) -> String {
-    let mut request = sqs
-        .create_queue()
-        .queue_name(name)
-        .attributes(QueueAttributeName::VisibilityTimeout, visibility_secs.to_string());
+    let mut request = sqs.create_queue().queue_name(name).attributes(
+        QueueAttributeName::VisibilityTimeout,
+        visibility_secs.to_string(),
+    );
     if let Some((dlq_url, max_receives)) = dead_letter {
         let arn = queue_arn(sqs, dlq_url).await;
-        let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receives});
+        let policy =
+            serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receives});
         request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
     }
     request.send().await.unwrap().queue_url.unwrap()
@@ -202,7 +203,9 @@ pub struct TestHandler {
 }
 
 impl TestHandler {
-    pub fn new(decide: impl Fn(&MessageContext, &ObjectRef) -> Action + Send + Sync + 'static) -> Arc<Self> {
+    pub fn new(
+        decide: impl Fn(&MessageContext, &ObjectRef) -> Action + Send + Sync + 'static,
+    ) -> Arc<Self> {
         Arc::new(TestHandler {
             decide: Box::new(decide),
             calls: Mutex::new(Vec::new()),

@@ -176,6 +176,9 @@ pub(super) fn info(ev: &Event) -> String {
     if root.get("errorCode").is_some() {
         out.push('!');
     }
+    // Follows `ct.readonly`: a write only when readOnly is present and not
+    // true, so the string "true" shows as a read here (the plugin shows a
+    // write).
     let read_only = root.get("readOnly").map(is_true);
     out.push(if read_only == Some(false) {
         '→'

@@ -92,24 +92,31 @@ fn check_values(name: &str, fields: &Shape, values: &[ExValue]) -> Result<(), St
 
 /// Adds exceptions to a rule: values are appended to an exception of the
 /// same name (which must then not redefine fields or comps); a new name must
-/// be a complete exception.
-pub(super) fn merge(existing: &mut Vec<Exception>, added: &[ExceptionItem]) -> Result<(), String> {
+/// be a complete exception. An error comes with the offending item.
+pub(super) fn merge<'a>(
+    existing: &mut Vec<Exception>,
+    added: &'a [ExceptionItem],
+) -> Result<(), (&'a ExceptionItem, String)> {
     for item in added {
-        match existing.iter_mut().find(|e| e.name == item.name) {
-            Some(current) => {
-                if item.fields.is_some() || item.comps.is_some() {
-                    return Err(format!(
-                        "Rule exception '{}' already exists: an appended exception may only add values",
-                        item.name
-                    ));
-                }
-                let values = item.values.clone().unwrap_or_default();
-                check_values(&item.name, &current.fields, &values)?;
-                current.values.extend(values);
-            }
-            None => existing.push(validate(item)?),
-        }
+        merge_one(existing, item).map_err(|message| (item, message))?;
     }
+    Ok(())
+}
+
+fn merge_one(existing: &mut Vec<Exception>, item: &ExceptionItem) -> Result<(), String> {
+    let Some(current) = existing.iter_mut().find(|e| e.name == item.name) else {
+        existing.push(validate(item)?);
+        return Ok(());
+    };
+    if item.fields.is_some() || item.comps.is_some() {
+        return Err(format!(
+            "Rule exception '{}' already exists: an appended exception may only add values",
+            item.name
+        ));
+    }
+    let values = item.values.clone().unwrap_or_default();
+    check_values(&item.name, &current.fields, &values)?;
+    current.values.extend(values);
     Ok(())
 }
 

@@ -248,15 +248,15 @@ impl State {
 
     pub fn apply_rule(&mut self, ctx: &mut Ctx<'_>, item: RuleItem) {
         let existing = self.rules.iter().position(|r| r.name == item.name);
-        if let (Some(i), Some(source)) = (existing, &item.source) {
-            if self.rules[i].source != source.value {
-                let message = format!(
-                    "Rule '{}' has been re-defined with a different source: {} (was {})",
-                    item.name, source.value, self.rules[i].source
-                );
-                ctx.error(source.pos, message);
-                return;
-            }
+        if let (Some(i), Some(source)) = (existing, &item.source)
+            && self.rules[i].source != source.value
+        {
+            let message = format!(
+                "Rule '{}' has been re-defined with a different source: {} (was {})",
+                item.name, source.value, self.rules[i].source
+            );
+            ctx.error(source.pos, message);
+            return;
         }
         if item.append && item.overrides.is_some() {
             ctx.error(
@@ -350,10 +350,10 @@ impl State {
         if let Some(condition) = &item.condition {
             append_text(&mut rule.condition, &condition.value);
         }
-        if let Some(added) = &item.exceptions {
-            if let Err(message) = exceptions::merge(&mut rule.exceptions, &added.value) {
-                ctx.error(added.pos, message);
-            }
+        if let Some(added) = &item.exceptions
+            && let Err((bad, message)) = exceptions::merge(&mut rule.exceptions, &added.value)
+        {
+            ctx.error(bad.pos, message);
         }
     }
 
@@ -404,10 +404,10 @@ impl State {
                 rule.tags = dedup(tags.value.clone());
             }
         }
-        if let Some(p) = &item.priority {
-            if let Some(priority) = parse_priority(ctx, &p.value, p.pos) {
-                self.rules[i].priority = priority;
-            }
+        if let Some(p) = &item.priority
+            && let Some(priority) = parse_priority(ctx, &p.value, p.pos)
+        {
+            self.rules[i].priority = priority;
         }
         let rule = &mut self.rules[i];
         if let Some(e) = &item.enabled {
@@ -423,8 +423,8 @@ impl State {
                 let mut fresh = Vec::new();
                 exceptions::merge(&mut fresh, &added.value).map(|()| rule.exceptions = fresh)
             };
-            if let Err(message) = result {
-                ctx.error(added.pos, message);
+            if let Err((bad, message)) = result {
+                ctx.error(bad.pos, message);
             }
         }
     }

@@ -45,7 +45,9 @@ pub(crate) fn plan(mut events: Vec<LogEvent>, max_events: usize) -> Vec<Vec<LogE
     for event in events {
         let full = current.len() == max_events
             || bytes + event.cost() > MAX_REQUEST_BYTES
-            || current.first().is_some_and(|first| event.timestamp_ms - first.timestamp_ms >= MAX_SPAN_MS);
+            || current
+                .first()
+                .is_some_and(|first| event.timestamp_ms - first.timestamp_ms >= MAX_SPAN_MS);
         if full {
             batches.push(std::mem::take(&mut current));
             bytes = 0;
@@ -103,7 +105,12 @@ mod tests {
     use crate::testing::alert;
 
     fn events(count: usize, message_len: usize) -> Vec<LogEvent> {
-        (0..count).map(|i| LogEvent { timestamp_ms: i as i64, message: "m".repeat(message_len) }).collect()
+        (0..count)
+            .map(|i| LogEvent {
+                timestamp_ms: i as i64,
+                message: "m".repeat(message_len),
+            })
+            .collect()
     }
 
     fn lens(batches: &[Vec<LogEvent>]) -> Vec<usize> {
@@ -128,17 +135,27 @@ mod tests {
         // One byte more per message and the last event no longer fits.
         assert_eq!(lens(&plan(events(1024, 999), MAX_EVENTS)), [1023, 1]);
         // Counting multi-byte characters as bytes, not characters.
-        let wide: Vec<LogEvent> =
-            (0..2).map(|i| LogEvent { timestamp_ms: i, message: "é".repeat(300_000) }).collect();
+        let wide: Vec<LogEvent> = (0..2)
+            .map(|i| LogEvent {
+                timestamp_ms: i,
+                message: "é".repeat(300_000),
+            })
+            .collect();
         assert_eq!(lens(&plan(wide, MAX_EVENTS)), [1, 1]);
     }
 
     #[test]
     fn a_24_hour_span_splits() {
-        let at = |ms| LogEvent { timestamp_ms: ms, message: "m".into() };
+        let at = |ms| LogEvent {
+            timestamp_ms: ms,
+            message: "m".into(),
+        };
         let within = plan(vec![at(0), at(MAX_SPAN_MS - 1)], MAX_EVENTS);
         assert_eq!(lens(&within), [2]);
-        let spanning = plan(vec![at(MAX_SPAN_MS), at(0), at(MAX_SPAN_MS + 5)], MAX_EVENTS);
+        let spanning = plan(
+            vec![at(MAX_SPAN_MS), at(0), at(MAX_SPAN_MS + 5)],
+            MAX_EVENTS,
+        );
         assert_eq!(lens(&spanning), [1, 2]);
         assert_eq!(spanning[0][0].timestamp_ms, 0);
     }
@@ -156,12 +173,16 @@ mod tests {
     fn oversized_alert_is_shortened_but_stays_json() {
         let mut a = alert("R", Priority::Error);
         a.output = "o".repeat(300_000);
-        a.output_fields.insert("big".into(), "x".repeat(300_000).into());
+        a.output_fields
+            .insert("big".into(), "x".repeat(300_000).into());
         let line = message(&a);
         assert!(line.len() + EVENT_OVERHEAD_BYTES <= MAX_EVENT_BYTES);
         let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed["rule"], "R");
         assert_eq!(parsed["output_fields"]["big"].as_str().unwrap().len(), 4096);
-        assert_eq!(message(&alert("S", Priority::Error)), alert("S", Priority::Error).to_json_line());
+        assert_eq!(
+            message(&alert("S", Priority::Error)),
+            alert("S", Priority::Error).to_json_line()
+        );
     }
 }

@@ -67,7 +67,10 @@ impl TryFrom<SinkEntry> for SinkConfig {
 
     fn try_from(entry: SinkEntry) -> Result<Self, SpecError> {
         let kind = entry.kind.to_ascii_lowercase();
-        let fail = |reason: String| SpecError { spec: entry.kind.clone(), reason };
+        let fail = |reason: String| SpecError {
+            spec: entry.kind.clone(),
+            reason,
+        };
         let allowed: &[&str] = match kind.as_str() {
             "file" => &["path"],
             "webhook" => &["url", "headers"],
@@ -82,12 +85,16 @@ impl TryFrom<SinkEntry> for SinkConfig {
             ("headers", !entry.headers.is_empty()),
         ] {
             if present && !allowed.contains(&key) {
-                return Err(fail(format!("key {key:?} does not apply to this sink type")));
+                return Err(fail(format!(
+                    "key {key:?} does not apply to this sink type"
+                )));
             }
         }
 
         let required = |value: Option<String>, key: &str| {
-            value.filter(|v| !v.is_empty()).ok_or_else(|| fail(format!("missing {key:?}")))
+            value
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| fail(format!("missing {key:?}")))
         };
         let spec = match kind.as_str() {
             "stdout" => SinkSpec::Stdout,
@@ -119,11 +126,21 @@ impl TryFrom<SinkEntry> for SinkConfig {
         };
         let mut retry = defaults.retry;
         retry.max_retries = entry.max_retries.unwrap_or(retry.max_retries);
-        retry.min_delay = entry.retry_min_delay_ms.map_or(retry.min_delay, Duration::from_millis);
-        retry.max_delay = entry.retry_max_delay_ms.map_or(retry.max_delay, Duration::from_millis);
-        retry.max_elapsed = secs(entry.max_retry_elapsed_secs, "max_retry_elapsed_secs", retry.max_elapsed)?;
+        retry.min_delay = entry
+            .retry_min_delay_ms
+            .map_or(retry.min_delay, Duration::from_millis);
+        retry.max_delay = entry
+            .retry_max_delay_ms
+            .map_or(retry.max_delay, Duration::from_millis);
+        retry.max_elapsed = secs(
+            entry.max_retry_elapsed_secs,
+            "max_retry_elapsed_secs",
+            retry.max_elapsed,
+        )?;
         if retry.min_delay > retry.max_delay {
-            return Err(fail("retry_min_delay_ms exceeds retry_max_delay_ms".to_string()));
+            return Err(fail(
+                "retry_min_delay_ms exceeds retry_max_delay_ms".to_string(),
+            ));
         }
         let concurrency = entry.concurrency.unwrap_or(defaults.concurrency);
         if concurrency == 0 {
@@ -139,7 +156,11 @@ impl TryFrom<SinkEntry> for SinkConfig {
             tags: entry.tags,
             headers: entry.headers.into_iter().collect(),
             timeout: secs(entry.timeout_secs, "timeout_secs", defaults.timeout)?,
-            deliver_timeout: secs(entry.deliver_timeout_secs, "deliver_timeout_secs", defaults.deliver_timeout)?,
+            deliver_timeout: secs(
+                entry.deliver_timeout_secs,
+                "deliver_timeout_secs",
+                defaults.deliver_timeout,
+            )?,
             batch_size: entry.batch_size,
             concurrency,
             retry,
@@ -170,7 +191,10 @@ mod tests {
         assert_eq!(config.spec.name(), "webhook");
         let o = &config.options;
         assert_eq!(o.min_priority, Some(Priority::Informational));
-        assert_eq!(o.headers, vec![("X-Token".to_string(), "${TOKEN}".to_string())]);
+        assert_eq!(
+            o.headers,
+            vec![("X-Token".to_string(), "${TOKEN}".to_string())]
+        );
         assert_eq!(o.timeout, Duration::from_millis(2500));
         assert_eq!((o.concurrency, o.retry.max_retries), (8, 2));
         assert_eq!(o.retry.min_delay, Duration::from_millis(10));
@@ -181,7 +205,13 @@ mod tests {
     #[test]
     fn cloudwatch_and_file_entries() {
         let cw = parse(json!({"type": "cloudwatch", "group": "/a/b", "batch_size": 500})).unwrap();
-        assert_eq!(cw.spec, SinkSpec::CloudWatch { group: "/a/b".into(), stream: None });
+        assert_eq!(
+            cw.spec,
+            SinkSpec::CloudWatch {
+                group: "/a/b".into(),
+                stream: None
+            }
+        );
         assert_eq!(cw.options.batch_size, Some(500));
         let file = parse(json!({"type": "File", "path": "/tmp/x"})).unwrap();
         assert_eq!(file.spec, SinkSpec::File("/tmp/x".into()));
@@ -193,7 +223,9 @@ mod tests {
         assert!(err(json!({"type": "webhook"})).contains("missing \"url\""));
         assert!(err(json!({"type": "stdout", "url": "http://h/"})).contains("does not apply"));
         assert!(err(json!({"type": "stdout", "min_prio": "x"})).contains("unknown field"));
-        assert!(err(json!({"type": "stdout", "min_priority": "loud"})).contains("unknown priority"));
+        assert!(
+            err(json!({"type": "stdout", "min_priority": "loud"})).contains("unknown priority")
+        );
         assert!(err(json!({"type": "stdout", "timeout_secs": -1})).contains("positive"));
         assert!(err(json!({"type": "stdout", "concurrency": 0})).contains("at least 1"));
         assert!(err(json!({"type": "sns"})).contains("unknown sink type"));

@@ -13,7 +13,11 @@ pub(super) struct Accepted {
 
 impl Accepted {
     pub(super) fn new(capacity: usize) -> Self {
-        Accepted { capacity: capacity.max(1), sinks: HashMap::new(), order: VecDeque::new() }
+        Accepted {
+            capacity: capacity.max(1),
+            sinks: HashMap::new(),
+            order: VecDeque::new(),
+        }
     }
 
     /// The sinks that accepted `key`, empty when unknown or forgotten.

@@ -116,7 +116,9 @@ impl Finding {
         Finding {
             schema_version: SCHEMA_VERSION,
             id: finding_id(alert),
-            product_arn: format!("arn:{partition}:securityhub:{region}:{account}:product/{account}/default"),
+            product_arn: format!(
+                "arn:{partition}:securityhub:{region}:{account}:product/{account}/default"
+            ),
             generator_id: format!("trailwatch/{}", alert.rule),
             aws_account_id: account.to_string(),
             types: types.clone(),
@@ -129,7 +131,10 @@ impl Finding {
             description: truncate(&alert.output, MAX_DESCRIPTION_CHARS),
             resources: resources(alert, account, partition),
             product_fields: product_fields(alert),
-            finding_provider_fields: ProviderFields { severity: Severity { label }, types },
+            finding_provider_fields: ProviderFields {
+                severity: Severity { label },
+                types,
+            },
         }
     }
 
@@ -210,7 +215,10 @@ fn product_fields(alert: &Alert) -> BTreeMap<String, String> {
     let record = &alert.record;
     let context = [
         ("trailwatch/Rule", Some(&alert.rule)),
-        ("trailwatch/Priority", Some(&alert.priority.as_str().to_string())),
+        (
+            "trailwatch/Priority",
+            Some(&alert.priority.as_str().to_string()),
+        ),
         ("trailwatch/EventName", record.event_name.as_ref()),
         ("trailwatch/EventSource", record.event_source.as_ref()),
         ("trailwatch/Region", record.region.as_ref()),
@@ -235,7 +243,10 @@ fn product_fields(alert: &Alert) -> BTreeMap<String, String> {
             other => other.to_string(),
         };
         if !text.is_empty() {
-            fields.insert(truncate(key, MAX_FIELD_KEY_CHARS), truncate(&text, MAX_FIELD_VALUE_CHARS));
+            fields.insert(
+                truncate(key, MAX_FIELD_KEY_CHARS),
+                truncate(&text, MAX_FIELD_VALUE_CHARS),
+            );
         }
     }
     fields
@@ -258,13 +269,26 @@ mod tests {
         let f = finding(&a);
         let json = serde_json::to_value(&f).unwrap();
         for key in [
-            "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Types", "CreatedAt",
-            "UpdatedAt", "Severity", "Title", "Description", "Resources",
+            "SchemaVersion",
+            "Id",
+            "ProductArn",
+            "GeneratorId",
+            "AwsAccountId",
+            "Types",
+            "CreatedAt",
+            "UpdatedAt",
+            "Severity",
+            "Title",
+            "Description",
+            "Resources",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }
         assert_eq!(json["SchemaVersion"], "2018-10-08");
-        assert_eq!(json["ProductArn"], "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default");
+        assert_eq!(
+            json["ProductArn"],
+            "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default"
+        );
         assert_eq!(json["GeneratorId"], "trailwatch/Console Login Without MFA");
         assert_eq!(json["AwsAccountId"], "123456789012");
         assert_eq!(json["Types"], serde_json::json!(["TTPs/Initial Access"]));
@@ -287,7 +311,16 @@ mod tests {
         let labels: Vec<&str> = Priority::ALL.into_iter().map(severity_label).collect();
         assert_eq!(
             labels,
-            ["CRITICAL", "CRITICAL", "CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "INFORMATIONAL"]
+            [
+                "CRITICAL",
+                "CRITICAL",
+                "CRITICAL",
+                "HIGH",
+                "MEDIUM",
+                "LOW",
+                "INFORMATIONAL",
+                "INFORMATIONAL"
+            ]
         );
     }
 
@@ -324,20 +357,32 @@ mod tests {
     fn product_fields_respect_asff_limits() {
         let mut a = alert("R", Priority::Warning);
         for i in 0..80 {
-            a.output_fields.insert(format!("{i}{}", "k".repeat(200)), "v".repeat(5000).into());
+            a.output_fields
+                .insert(format!("{i}{}", "k".repeat(200)), "v".repeat(5000).into());
         }
         a.output_fields.insert("empty".into(), "".into());
         let f = finding(&a);
         assert_eq!(f.product_fields.len(), MAX_PRODUCT_FIELDS);
-        assert!(f.product_fields.keys().all(|k| k.chars().count() <= MAX_FIELD_KEY_CHARS));
-        assert!(f.product_fields.values().all(|v| !v.is_empty() && v.chars().count() <= MAX_FIELD_VALUE_CHARS));
+        assert!(
+            f.product_fields
+                .keys()
+                .all(|k| k.chars().count() <= MAX_FIELD_KEY_CHARS)
+        );
+        assert!(
+            f.product_fields
+                .values()
+                .all(|v| !v.is_empty() && v.chars().count() <= MAX_FIELD_VALUE_CHARS)
+        );
     }
 
     #[test]
     fn record_resources_become_asff_resources() {
         let mut a = alert("R", Priority::Warning);
         a.record.resources = (0..40)
-            .map(|i| ResourceRef { arn: format!("arn:aws:s3:::bucket-{i}"), resource_type: Some("AWS::S3::Bucket".into()) })
+            .map(|i| ResourceRef {
+                arn: format!("arn:aws:s3:::bucket-{i}"),
+                resource_type: Some("AWS::S3::Bucket".into()),
+            })
             .collect();
         let f = finding(&a);
         assert_eq!(f.resources.len(), 32);
@@ -350,10 +395,14 @@ mod tests {
     fn oversized_finding_is_shrunk_to_fit() {
         let mut a = alert("R", Priority::Warning);
         a.record.resources = (0..32)
-            .map(|i| ResourceRef { arn: format!("arn:aws:s3:::{i}-{}", "b".repeat(5_000)), resource_type: None })
+            .map(|i| ResourceRef {
+                arn: format!("arn:aws:s3:::{i}-{}", "b".repeat(5_000)),
+                resource_type: None,
+            })
             .collect();
         for i in 0..50 {
-            a.output_fields.insert(format!("f{i}"), "v".repeat(5000).into());
+            a.output_fields
+                .insert(format!("f{i}"), "v".repeat(5000).into());
         }
         let mut f = finding(&a);
         assert!(f.size() > 240_000, "{}", f.size());
@@ -361,7 +410,11 @@ mod tests {
         assert!(f.size() <= 240_000, "{}", f.size());
         // Halving the field values was enough: everything else is intact.
         assert_eq!(f.product_fields.len(), MAX_PRODUCT_FIELDS);
-        assert!(f.product_fields.values().all(|v| v.chars().count() == 1024 || v.len() < 1024));
+        assert!(
+            f.product_fields
+                .values()
+                .all(|v| v.chars().count() == 1024 || v.len() < 1024)
+        );
         assert_eq!(f.resources.len(), 32);
         assert_eq!(f.description, a.output);
 

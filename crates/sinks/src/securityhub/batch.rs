@@ -23,7 +23,11 @@ pub(crate) fn plan(findings: Vec<Finding>, max_count: usize) -> Vec<Vec<Finding>
     split(sized, max_count.clamp(1, MAX_FINDINGS), MAX_REQUEST_BYTES)
 }
 
-fn split<T>(items: impl Iterator<Item = (usize, T)>, max_count: usize, max_bytes: usize) -> Vec<Vec<T>> {
+fn split<T>(
+    items: impl Iterator<Item = (usize, T)>,
+    max_count: usize,
+    max_bytes: usize,
+) -> Vec<Vec<T>> {
     let mut batches = Vec::new();
     let mut current = Vec::new();
     let mut bytes = ENVELOPE_BYTES;
@@ -51,7 +55,13 @@ mod tests {
 
     fn findings(count: usize) -> Vec<Finding> {
         (0..count)
-            .map(|i| Finding::from_alert(&alert(&format!("rule {i}"), Priority::Error), "us-east-1", "123456789012"))
+            .map(|i| {
+                Finding::from_alert(
+                    &alert(&format!("rule {i}"), Priority::Error),
+                    "us-east-1",
+                    "123456789012",
+                )
+            })
             .collect()
     }
 
@@ -80,14 +90,23 @@ mod tests {
         // 30 items of about 200 KB, commas and the envelope, padded so the
         // request is exactly 6,000,000 bytes: one request.
         let mut sizes = vec![199_996; 30];
-        let total = |sizes: &[usize]| ENVELOPE_BYTES + sizes.iter().sum::<usize>() + sizes.len() - 1;
+        let total =
+            |sizes: &[usize]| ENVELOPE_BYTES + sizes.iter().sum::<usize>() + sizes.len() - 1;
         sizes[0] += MAX_REQUEST_BYTES - total(&sizes);
         assert_eq!(total(&sizes), MAX_REQUEST_BYTES);
-        let one = split(sizes.iter().map(|s| (*s, ())), MAX_FINDINGS, MAX_REQUEST_BYTES);
+        let one = split(
+            sizes.iter().map(|s| (*s, ())),
+            MAX_FINDINGS,
+            MAX_REQUEST_BYTES,
+        );
         assert_eq!(lens(&one), [30]);
         // One byte more and the last finding moves to a second request.
         sizes[0] += 1;
-        let two = split(sizes.iter().map(|s| (*s, ())), MAX_FINDINGS, MAX_REQUEST_BYTES);
+        let two = split(
+            sizes.iter().map(|s| (*s, ())),
+            MAX_FINDINGS,
+            MAX_REQUEST_BYTES,
+        );
         assert_eq!(lens(&two), [29, 1]);
     }
 
@@ -98,7 +117,9 @@ mod tests {
             // Pads each finding to about 235 KB, under the per-finding limit
             // (more fields than ASFF allows: only the size matters here).
             for k in 0..120 {
-                finding.product_fields.insert(format!("pad.{k:03}"), "x".repeat(1_950));
+                finding
+                    .product_fields
+                    .insert(format!("pad.{k:03}"), "x".repeat(1_950));
             }
             assert!(finding.size() <= MAX_FINDING_BYTES);
         }

@@ -71,7 +71,11 @@ pub(crate) fn finding_types(tags: &[String]) -> Vec<String> {
 /// ASFF resource type for a CloudTrail resource type.
 pub(crate) fn resource_type(cloudtrail_type: Option<&str>) -> &'static str {
     cloudtrail_type
-        .and_then(|t| RESOURCE_TYPES.iter().find(|(ct, _)| ct.eq_ignore_ascii_case(t)))
+        .and_then(|t| {
+            RESOURCE_TYPES
+                .iter()
+                .find(|(ct, _)| ct.eq_ignore_ascii_case(t))
+        })
         .map_or("Other", |(_, asff)| asff)
 }
 
@@ -89,7 +93,11 @@ pub(crate) fn partition(region: &str) -> &'static str {
 /// An ASFF timestamp (RFC 3339, UTC, milliseconds) for nanoseconds since
 /// the epoch; an unknown time (zero) becomes now.
 pub(crate) fn timestamp(nanos: i64) -> String {
-    let at = if nanos > 0 { DateTime::from_timestamp_nanos(nanos) } else { Utc::now() };
+    let at = if nanos > 0 {
+        DateTime::from_timestamp_nanos(nanos)
+    } else {
+        Utc::now()
+    };
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -99,8 +107,14 @@ mod tests {
 
     #[test]
     fn tactic_tags_become_ttp_types() {
-        let tags: Vec<String> =
-            ["aws", "MITRE_Persistence", "mitre_discovery", "mitre_reconnaissance"].map(String::from).into();
+        let tags: Vec<String> = [
+            "aws",
+            "MITRE_Persistence",
+            "mitre_discovery",
+            "mitre_reconnaissance",
+        ]
+        .map(String::from)
+        .into();
         assert_eq!(finding_types(&tags), ["TTPs/Persistence", "TTPs/Discovery"]);
         assert_eq!(finding_types(&["aws_iam".to_string()]), [DEFAULT_TYPE]);
     }
@@ -127,7 +141,10 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc3339_millis_utc() {
-        assert_eq!(timestamp(1_704_067_200_123_456_789), "2024-01-01T00:00:00.123Z");
+        assert_eq!(
+            timestamp(1_704_067_200_123_456_789),
+            "2024-01-01T00:00:00.123Z"
+        );
         assert!(timestamp(0).ends_with('Z'));
     }
 }

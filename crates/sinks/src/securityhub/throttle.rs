@@ -22,7 +22,12 @@ pub(crate) struct TokenBucket {
 impl TokenBucket {
     /// A full bucket.
     pub(crate) fn new(rate: f64, burst: f64, now: Instant) -> Self {
-        TokenBucket { rate, burst, tokens: burst, updated: now }
+        TokenBucket {
+            rate,
+            burst,
+            tokens: burst,
+            updated: now,
+        }
     }
 
     /// Takes a token if one is there; otherwise says how long until one is.
@@ -48,7 +53,9 @@ pub(crate) struct Throttle {
 impl Throttle {
     /// Security Hub's quota.
     pub(crate) fn security_hub() -> Self {
-        Throttle { bucket: std::sync::Mutex::new(TokenBucket::new(RATE_PER_SEC, BURST, Instant::now())) }
+        Throttle {
+            bucket: std::sync::Mutex::new(TokenBucket::new(RATE_PER_SEC, BURST, Instant::now())),
+        }
     }
 
     /// Waits until a request may be sent.
@@ -87,7 +94,9 @@ mod tests {
         assert!(bucket.try_take(later).is_err());
         // A long idle period refills to the burst, not beyond.
         let much_later = later + Duration::from_secs(3600);
-        let taken = (0..100).filter(|_| bucket.try_take(much_later).is_ok()).count();
+        let taken = (0..100)
+            .filter(|_| bucket.try_take(much_later).is_ok())
+            .count();
         assert_eq!(taken, 30);
     }
 

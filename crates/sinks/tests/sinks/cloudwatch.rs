@@ -6,7 +6,11 @@ use trailwatch_testkit::Moto;
 
 use crate::support::{alert, cloudwatch_client, quick_retry};
 
-async fn events(client: &aws_sdk_cloudwatchlogs::Client, group: &str, stream: &str) -> Vec<OutputLogEvent> {
+async fn events(
+    client: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    stream: &str,
+) -> Vec<OutputLogEvent> {
     let page = client
         .get_log_events()
         .log_group_name(group)
@@ -20,8 +24,14 @@ async fn events(client: &aws_sdk_cloudwatchlogs::Client, group: &str, stream: &s
 
 fn config(group: &str, stream: Option<&str>) -> SinkConfig {
     SinkConfig {
-        spec: SinkSpec::CloudWatch { group: group.into(), stream: stream.map(String::from) },
-        options: SinkOptions { retry: quick_retry(), ..SinkOptions::default() },
+        spec: SinkSpec::CloudWatch {
+            group: group.into(),
+            stream: stream.map(String::from),
+        },
+        options: SinkOptions {
+            retry: quick_retry(),
+            ..SinkOptions::default()
+        },
     }
 }
 
@@ -29,9 +39,14 @@ fn config(group: &str, stream: Option<&str>) -> SinkConfig {
 async fn alerts_arrive_as_falco_json_in_a_created_stream() {
     let moto = Moto::start();
     let client = cloudwatch_client(&moto);
-    let aws = AwsClients { cloudwatch: Some(client.clone()), ..AwsClients::default() };
+    let aws = AwsClients {
+        cloudwatch: Some(client.clone()),
+        ..AwsClients::default()
+    };
     // No stream configured: it is named after the host.
-    let sinks = build(&[config("/trailwatch/alerts", None)], &aws, "host-a").await.unwrap();
+    let sinks = build(&[config("/trailwatch/alerts", None)], &aws, "host-a")
+        .await
+        .unwrap();
     let alerts = [
         alert("Create IAM User", "e1", Priority::Warning),
         alert("Deactivate MFA", "e2", Priority::Critical),
@@ -57,14 +72,33 @@ async fn alerts_arrive_as_falco_json_in_a_created_stream() {
 async fn existing_group_and_stream_are_reused() {
     let moto = Moto::start();
     let client = cloudwatch_client(&moto);
-    client.create_log_group().log_group_name("g").send().await.unwrap();
-    client.create_log_stream().log_group_name("g").log_stream_name("s").send().await.unwrap();
-    let aws = AwsClients { cloudwatch: Some(client.clone()), ..AwsClients::default() };
+    client
+        .create_log_group()
+        .log_group_name("g")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_log_stream()
+        .log_group_name("g")
+        .log_stream_name("s")
+        .send()
+        .await
+        .unwrap();
+    let aws = AwsClients {
+        cloudwatch: Some(client.clone()),
+        ..AwsClients::default()
+    };
 
     for round in 0..2 {
         // A new sink each round, as after a restart: creation finds both.
-        let sinks = build(&[config("g", Some("s"))], &aws, "unused").await.unwrap();
-        sinks[0].deliver(&[alert("R", &format!("e{round}"), Priority::Notice)]).await.unwrap();
+        let sinks = build(&[config("g", Some("s"))], &aws, "unused")
+            .await
+            .unwrap();
+        sinks[0]
+            .deliver(&[alert("R", &format!("e{round}"), Priority::Notice)])
+            .await
+            .unwrap();
     }
 
     let got = events(&client, "g", "s").await;
@@ -77,12 +111,28 @@ async fn existing_group_and_stream_are_reused() {
 async fn a_deleted_stream_is_created_again() {
     let moto = Moto::start();
     let client = cloudwatch_client(&moto);
-    let aws = AwsClients { cloudwatch: Some(client.clone()), ..AwsClients::default() };
-    let sinks = build(&[config("g", Some("s"))], &aws, "unused").await.unwrap();
+    let aws = AwsClients {
+        cloudwatch: Some(client.clone()),
+        ..AwsClients::default()
+    };
+    let sinks = build(&[config("g", Some("s"))], &aws, "unused")
+        .await
+        .unwrap();
 
-    sinks[0].deliver(&[alert("R", "e1", Priority::Notice)]).await.unwrap();
-    client.delete_log_group().log_group_name("g").send().await.unwrap();
-    sinks[0].deliver(&[alert("R", "e2", Priority::Notice)]).await.unwrap();
+    sinks[0]
+        .deliver(&[alert("R", "e1", Priority::Notice)])
+        .await
+        .unwrap();
+    client
+        .delete_log_group()
+        .log_group_name("g")
+        .send()
+        .await
+        .unwrap();
+    sinks[0]
+        .deliver(&[alert("R", "e2", Priority::Notice)])
+        .await
+        .unwrap();
 
     let got = events(&client, "g", "s").await;
     assert_eq!(got.len(), 1);

@@ -49,18 +49,31 @@ impl Sink for Flaky {
         }
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         if call < self.failures {
-            return Err(SinkError::HttpStatus { sink: "webhook".into(), status: 503, rule: "R".into(), retry_after: None });
+            return Err(SinkError::HttpStatus {
+                sink: "webhook".into(),
+                status: 503,
+                rule: "R".into(),
+                retry_after: None,
+            });
         }
         Ok(())
     }
 }
 
 fn flaky(failures: usize, gate: Option<Arc<Semaphore>>) -> Arc<Flaky> {
-    Arc::new(Flaky { failures, calls: AtomicUsize::new(0), gate })
+    Arc::new(Flaky {
+        failures,
+        calls: AtomicUsize::new(0),
+        gate,
+    })
 }
 
 fn batch(ids: &[&str]) -> Arc<Vec<Alert>> {
-    Arc::new(ids.iter().map(|id| alert("R", id, Priority::Error)).collect())
+    Arc::new(
+        ids.iter()
+            .map(|id| alert("R", id, Priority::Error))
+            .collect(),
+    )
 }
 
 #[tokio::test]
@@ -69,7 +82,10 @@ async fn a_retried_batch_skips_the_sink_that_accepted_it() {
     let failing = flaky(1, None);
     let fanout = Fanout::new(vec![healthy.clone(), failing.clone()], 4);
 
-    let err = fanout.deliver("bucket/key-1", batch(&["a", "b"])).await.unwrap_err();
+    let err = fanout
+        .deliver("bucket/key-1", batch(&["a", "b"]))
+        .await
+        .unwrap_err();
     match &err {
         FanoutError::Failed { failures, .. } => {
             assert_eq!(failures.len(), 1);
@@ -77,15 +93,27 @@ async fn a_retried_batch_skips_the_sink_that_accepted_it() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert_eq!(err.to_string(), "batch \"bucket/key-1\" not accepted by sink(s) webhook");
+    assert_eq!(
+        err.to_string(),
+        "batch \"bucket/key-1\" not accepted by sink(s) webhook"
+    );
 
     // The message comes back: only the failed sink gets it again.
-    fanout.deliver("bucket/key-1", batch(&["a", "b"])).await.unwrap();
-    assert_eq!(*healthy.batches.lock().unwrap(), [vec!["a".to_string(), "b".to_string()]]);
+    fanout
+        .deliver("bucket/key-1", batch(&["a", "b"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        *healthy.batches.lock().unwrap(),
+        [vec!["a".to_string(), "b".to_string()]]
+    );
     assert_eq!(failing.calls.load(Ordering::SeqCst), 2);
 
     // A batch every sink accepted is not sent anywhere again.
-    fanout.deliver("bucket/key-1", batch(&["a", "b"])).await.unwrap();
+    fanout
+        .deliver("bucket/key-1", batch(&["a", "b"]))
+        .await
+        .unwrap();
     assert_eq!(healthy.batches.lock().unwrap().len(), 1);
     assert_eq!(failing.calls.load(Ordering::SeqCst), 2);
     fanout.shutdown().await;
@@ -101,7 +129,9 @@ async fn a_stuck_sink_does_not_block_a_healthy_one() {
     let mut pending = Vec::new();
     for key in ["k1", "k2"] {
         let fanout = Arc::clone(&fanout);
-        pending.push(tokio::spawn(async move { fanout.deliver(key, batch(&[key])).await }));
+        pending.push(tokio::spawn(async move {
+            fanout.deliver(key, batch(&[key])).await
+        }));
     }
     // Both batches reach the healthy sink while the other holds the first.
     let wait = async {
@@ -109,7 +139,9 @@ async fn a_stuck_sink_does_not_block_a_healthy_one() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     };
-    tokio::time::timeout(Duration::from_secs(10), wait).await.expect("healthy sink got both batches");
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("healthy sink got both batches");
     assert_eq!(stuck.calls.load(Ordering::SeqCst), 0);
     assert!(pending.iter().all(|p| !p.is_finished()));
 
@@ -123,12 +155,24 @@ async fn a_stuck_sink_does_not_block_a_healthy_one() {
 
 #[tokio::test]
 async fn health_turns_false_after_repeated_failures() {
-    let fanout = Fanout::new(vec![Arc::new(Recorder::default()), flaky(usize::MAX, None)], 1);
+    let fanout = Fanout::new(
+        vec![Arc::new(Recorder::default()), flaky(usize::MAX, None)],
+        1,
+    );
     for i in 0..3 {
-        assert_eq!(fanout.health(), [("file".to_string(), true), ("webhook".to_string(), true)]);
-        fanout.deliver(&format!("k{i}"), batch(&["a"])).await.unwrap_err();
+        assert_eq!(
+            fanout.health(),
+            [("file".to_string(), true), ("webhook".to_string(), true)]
+        );
+        fanout
+            .deliver(&format!("k{i}"), batch(&["a"]))
+            .await
+            .unwrap_err();
     }
-    assert_eq!(fanout.health(), [("file".to_string(), true), ("webhook".to_string(), false)]);
+    assert_eq!(
+        fanout.health(),
+        [("file".to_string(), true), ("webhook".to_string(), false)]
+    );
     fanout.shutdown().await;
 }
 

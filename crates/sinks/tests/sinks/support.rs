@@ -111,14 +111,21 @@ impl ScriptedServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let state = (Arc::new(Mutex::new(script.into_iter())), Arc::clone(&requests));
+        let state = (
+            Arc::new(Mutex::new(script.into_iter())),
+            Arc::clone(&requests),
+        );
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let (script, requests) = (Arc::clone(&state.0), Arc::clone(&state.1));
                 tokio::spawn(serve(stream, script, requests));
             }
         });
-        ScriptedServer { url, requests, task }
+        ScriptedServer {
+            url,
+            requests,
+            task,
+        }
     }
 
     /// Every request received so far.
@@ -147,12 +154,20 @@ type Script = Arc<Mutex<std::vec::IntoIter<Reply>>>;
 async fn serve(mut stream: TcpStream, script: Script, requests: Arc<Mutex<Vec<Request>>>) {
     let mut buf = Vec::new();
     loop {
-        let Some((head, body)) = read_request(&mut stream, &mut buf).await else { return };
+        let Some((head, body)) = read_request(&mut stream, &mut buf).await else {
+            return;
+        };
         let reply = script.lock().unwrap().next().unwrap_or(Reply::Status(200));
-        requests.lock().unwrap().push(Request { head, body, reply: reply.clone() });
+        requests.lock().unwrap().push(Request {
+            head,
+            body,
+            reply: reply.clone(),
+        });
         let response = match reply {
             Reply::Status(code) => format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\n\r\n"),
-            Reply::TooManyRequests => "HTTP/1.1 429 X\r\nretry-after: 0\r\ncontent-length: 0\r\n\r\n".into(),
+            Reply::TooManyRequests => {
+                "HTTP/1.1 429 X\r\nretry-after: 0\r\ncontent-length: 0\r\n\r\n".into()
+            }
             Reply::Json(code, ref body) => format!(
                 "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                 body.len()
@@ -183,7 +198,11 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(Stri
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let length: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     while buf.len() < head_end + length {

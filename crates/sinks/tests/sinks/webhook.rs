@@ -4,27 +4,45 @@ use std::error::Error;
 use std::time::Duration;
 
 use trailwatch_sinks::webhook::WebhookSink;
-use trailwatch_sinks::{AwsClients, Priority, Sink, SinkConfig, SinkError, SinkOptions, SinkSpec, build};
+use trailwatch_sinks::{
+    AwsClients, Priority, Sink, SinkConfig, SinkError, SinkOptions, SinkSpec, build,
+};
 
 use crate::support::{Reply, ScriptedServer, alert, quick_retry};
 
 fn sink(server: &ScriptedServer, concurrency: usize) -> WebhookSink {
     let url = server.url.parse().unwrap();
     let headers = [("X-Api-Key".to_string(), "k1".to_string())];
-    WebhookSink::new(url, &headers, Duration::from_millis(300), concurrency, quick_retry()).unwrap()
+    WebhookSink::new(
+        url,
+        &headers,
+        Duration::from_millis(300),
+        concurrency,
+        quick_retry(),
+    )
+    .unwrap()
 }
 
 fn ids(bodies: &[serde_json::Value]) -> Vec<String> {
-    let mut ids: Vec<String> =
-        bodies.iter().map(|b| b["output_fields"]["ct.id"].as_str().unwrap().to_string()).collect();
+    let mut ids: Vec<String> = bodies
+        .iter()
+        .map(|b| b["output_fields"]["ct.id"].as_str().unwrap().to_string())
+        .collect();
     ids.sort();
     ids
 }
 
 #[tokio::test]
 async fn every_alert_arrives_exactly_once_after_503_timeout_and_429() {
-    let server = ScriptedServer::start(vec![Reply::Status(503), Reply::Hang, Reply::TooManyRequests]).await;
-    let alerts: Vec<_> = (0..5).map(|i| alert("Create IAM User", &format!("e{i}"), Priority::Warning)).collect();
+    let server = ScriptedServer::start(vec![
+        Reply::Status(503),
+        Reply::Hang,
+        Reply::TooManyRequests,
+    ])
+    .await;
+    let alerts: Vec<_> = (0..5)
+        .map(|i| alert("Create IAM User", &format!("e{i}"), Priority::Warning))
+        .collect();
 
     sink(&server, 2).deliver(&alerts).await.unwrap();
 
@@ -39,7 +57,10 @@ async fn every_alert_arrives_exactly_once_after_503_timeout_and_429() {
     for request in server.requests() {
         let head = request.head.to_ascii_lowercase();
         assert!(head.starts_with("post / http/1.1\r\n"), "{head}");
-        assert!(head.contains("\r\ncontent-type: application/json\r\n"), "{head}");
+        assert!(
+            head.contains("\r\ncontent-type: application/json\r\n"),
+            "{head}"
+        );
         assert!(head.contains("\r\nx-api-key: k1\r\n"), "{head}");
     }
 }
@@ -47,11 +68,17 @@ async fn every_alert_arrives_exactly_once_after_503_timeout_and_429() {
 #[tokio::test]
 async fn a_400_is_a_permanent_error_naming_status_and_rule() {
     let server = ScriptedServer::start(vec![Reply::Status(400)]).await;
-    let err = sink(&server, 1).deliver(&[alert("Bad Alert", "e1", Priority::Error)]).await.unwrap_err();
+    let err = sink(&server, 1)
+        .deliver(&[alert("Bad Alert", "e1", Priority::Error)])
+        .await
+        .unwrap_err();
 
     assert_eq!(err.to_string(), "sink webhook: 1 of 1 alerts not delivered");
     let source = err.source().unwrap();
-    assert_eq!(source.to_string(), "sink webhook: http status 400 for rule \"Bad Alert\"");
+    assert_eq!(
+        source.to_string(),
+        "sink webhook: http status 400 for rule \"Bad Alert\""
+    );
     assert!(!err.is_retryable());
     // Not retried.
     assert_eq!(server.requests().len(), 1);
@@ -60,20 +87,40 @@ async fn a_400_is_a_permanent_error_naming_status_and_rule() {
 #[tokio::test]
 async fn a_refused_alert_does_not_stop_the_others() {
     let server = ScriptedServer::start(vec![Reply::Status(403)]).await;
-    let alerts: Vec<_> = (0..3).map(|i| alert("R", &format!("e{i}"), Priority::Error)).collect();
+    let alerts: Vec<_> = (0..3)
+        .map(|i| alert("R", &format!("e{i}"), Priority::Error))
+        .collect();
     let err = sink(&server, 1).deliver(&alerts).await.unwrap_err();
 
-    assert!(matches!(err, SinkError::Partial { failed: 1, total: 3, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            SinkError::Partial {
+                failed: 1,
+                total: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(server.accepted_bodies().len(), 2);
 }
 
 #[tokio::test]
 async fn retries_are_bounded() {
     let server = ScriptedServer::start(vec![Reply::Status(502); 10]).await;
-    let err = sink(&server, 1).deliver(&[alert("R", "e1", Priority::Error)]).await.unwrap_err();
+    let err = sink(&server, 1)
+        .deliver(&[alert("R", "e1", Priority::Error)])
+        .await
+        .unwrap_err();
 
     assert!(err.is_retryable());
-    assert!(err.source().unwrap().to_string().contains("http status 502"));
+    assert!(
+        err.source()
+            .unwrap()
+            .to_string()
+            .contains("http status 502")
+    );
     // The first attempt and max_retries (5) more.
     assert_eq!(server.requests().len(), 6);
 }
@@ -91,8 +138,13 @@ async fn built_sink_filters_and_resolves_header_variables() {
             ..SinkOptions::default()
         },
     };
-    let sinks = build(&[config], &AwsClients::default(), "host").await.unwrap();
-    let alerts = [alert("Loud", "e1", Priority::Critical), alert("Quiet", "e2", Priority::Notice)];
+    let sinks = build(&[config], &AwsClients::default(), "host")
+        .await
+        .unwrap();
+    let alerts = [
+        alert("Loud", "e1", Priority::Critical),
+        alert("Quiet", "e2", Priority::Notice),
+    ];
     sinks[0].deliver(&alerts).await.unwrap();
 
     let requests = server.requests();
