@@ -100,7 +100,7 @@ check "cfn-lint deploy/aws/*.yaml" "$venv/bin/cfn-lint" deploy/aws/*.yaml
 check "promtool check rules" promtool check rules deploy/prometheus/trailwatch-alerts.yaml
 check "promtool test rules" promtool test rules deploy/prometheus/trailwatch-alerts.test.yaml
 check "dashboard and alerts use only exported metric names" \
-    "$python" deploy/check_metric_names.py docs/HELPERS-CONTRACT.md \
+    "$python" deploy/check_metric_names.py docs/metrics.md \
     deploy/grafana/trailwatch-dashboard.json deploy/prometheus/trailwatch-alerts.yaml
 check "local runner scripts parse" \
     bash -c 'bash -n deploy/local/run-local.sh \

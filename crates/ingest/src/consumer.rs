@@ -120,10 +120,19 @@ pub trait ObjectHandler: Send + Sync + 'static {
     /// Evaluate one object's records and deliver every alert; Ok only when
     /// all were accepted by every sink.
     ///
+    /// Read the body with [`crate::open_records`] over
+    /// [`ObjectBody::into_blocking_reader`] inside `spawn_blocking`, with
+    /// the limits in [`MessageContext::limits`].
+    ///
     /// # Errors
     ///
     /// Any [`HandlerError`] makes the consumer release the message for a
     /// retry; the records before the failure may then be evaluated again.
+    /// Return an error for what may heal (a sink down, a
+    /// [`crate::RecordError::is_transient`] read failure). Content that can
+    /// never be read (broken JSON, a corrupt gzip stream) fails the same way
+    /// on every retry, so such an object is better counted, logged and
+    /// reported as done.
     async fn handle(
         &self,
         ctx: &MessageContext,

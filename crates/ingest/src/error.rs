@@ -59,12 +59,16 @@ pub enum RecordError {
         detail: &'static str,
     },
     /// One record exceeded the per-record cap and was skipped.
-    #[error("record {index} at byte {offset} is over the {limit}-byte record limit; skipped")]
+    #[error(
+        "record {index} at byte {offset} has {size} bytes, over the {limit}-byte limit; skipped"
+    )]
     TooLarge {
         /// Position of the record in the `Records` array.
         index: usize,
         /// Offset of the record's first byte.
         offset: u64,
+        /// The record's size in bytes.
+        size: u64,
         /// The configured cap.
         limit: usize,
     },

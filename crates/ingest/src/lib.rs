@@ -28,7 +28,9 @@ pub use consumer::{
     Consumer, ConsumerConfig, ConsumerStatus, MessageContext, ObjectBody, ObjectHandler,
     ObjectReport,
 };
-pub use error::{ConsumerError, HandlerError, LocalError, NotificationError, RecordError};
+pub use error::{
+    BoxError, ConsumerError, HandlerError, LocalError, NotificationError, RecordError,
+};
 pub use local::{Input, expand_inputs};
 pub use notification::{Notification, ObjectKind, ObjectRef, parse_body};
 pub use records::{Limits, RawRecord, RecordReader, open_records};

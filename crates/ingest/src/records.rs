@@ -182,6 +182,7 @@ impl<R: Read> RecordReader<R> {
             return Some(Err(RecordError::TooLarge {
                 index: capture.index,
                 offset: capture.offset,
+                size: capture.size,
                 limit: self.limits.max_record_bytes,
             }));
         }

@@ -93,15 +93,24 @@ fn check(doc: &str) -> Result<(), TestCaseError> {
                 prop_assert_eq!(&records, want);
             }
             Some(_) => {
-                prop_assert!(matches!(errors.as_slice(), [RecordError::Json { .. }]), "{doc}");
+                prop_assert!(
+                    matches!(errors.as_slice(), [RecordError::Json { .. }]),
+                    "{doc}"
+                );
             }
             None => {
                 prop_assert!(records.is_empty());
-                prop_assert!(matches!(errors.as_slice(), [RecordError::NoRecords]), "{doc}");
+                prop_assert!(
+                    matches!(errors.as_slice(), [RecordError::NoRecords]),
+                    "{doc}"
+                );
             }
         },
         Ok(_) => {
-            prop_assert!(matches!(errors.as_slice(), [RecordError::NoRecords]), "{doc}");
+            prop_assert!(
+                matches!(errors.as_slice(), [RecordError::NoRecords]),
+                "{doc}"
+            );
         }
         Err(_) => {
             // Invalid JSON: the records before the damage may come out, but

@@ -1,7 +1,7 @@
 //! Loading Falco rules files into a [`RuleSet`].
 //!
 //! Loading runs in three passes over every source added, in order:
-//! 1. read each YAML document into items (`items`), checking their shape;
+//! 1. read each YAML document into items (`reader`), checking their shape;
 //! 2. apply the items in order (`overrides`): definitions, redefinitions,
 //!    `append`, `override`, enabled toggles, version requirements;
 //! 3. compile (`build`): expand lists as text, fold exceptions into
@@ -15,6 +15,7 @@ mod exceptions;
 mod items;
 mod lists;
 mod overrides;
+mod reader;
 mod versions;
 mod yaml;
 
@@ -123,7 +124,7 @@ impl Loader {
             };
             let mut found = Vec::new();
             for doc in &docs {
-                items::read_document(doc, origin, &mut sink, &mut found);
+                reader::read_document(doc, origin, &mut sink, &mut found);
             }
             let mut ctx = Ctx {
                 file,

@@ -101,7 +101,8 @@ impl CloudWatchSink {
         {
             return Err(aws::sink_error(NAME, "CreateLogStream", err));
         }
-        tracing::debug!(sink = NAME, group = %self.group, stream = %self.stream, "log stream ready");
+        let (group, stream) = (&self.group, &self.stream);
+        tracing::debug!(sink = NAME, group, stream, "log stream ready");
         *ready = true;
         Ok(())
     }

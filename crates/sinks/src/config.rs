@@ -2,7 +2,7 @@
 //!
 //! A sink is given either as a short command-line spec (`webhook:URL`) with
 //! default options, or as one entry of a config file, deserialized into
-//! [`SinkConfig`] (see `config/file.rs` for the accepted keys).
+//! [`SinkConfig`].
 
 use std::fmt;
 use std::path::PathBuf;
@@ -178,6 +178,35 @@ impl fmt::Debug for SinkOptions {
 }
 
 /// One configured sink: where it writes and how.
+///
+/// Deserializes from one entry of a config file, flat, with `type` naming
+/// the sink; every key but `type` (and the sink's own `path`, `url` or
+/// `group`) is optional and defaults as in [`SinkOptions::default`]:
+///
+/// ```yaml
+/// - type: webhook            # stdout | file | webhook | securityhub | cloudwatch
+///   url: https://sidekick.example:2801/
+///   min_priority: warning    # Falco spelling, case-insensitive, `info` allowed
+///   rules: [Console Login Without MFA]
+///   tags: [aws_iam]
+///   headers: {Authorization: "Bearer ${SIDEKICK_TOKEN}"}
+///   timeout_secs: 5          # per request
+///   deliver_timeout_secs: 300
+///   concurrency: 8
+///   max_retries: 5
+///   retry_min_delay_ms: 200
+///   retry_max_delay_ms: 10000
+///   max_retry_elapsed_secs: 60
+/// - type: file
+///   path: /var/log/trailwatch/alerts.json
+/// - type: cloudwatch
+///   group: /trailwatch/alerts
+///   stream: prod             # default: the host name
+///   batch_size: 1000         # securityhub: at most 100; cloudwatch: 10000
+/// ```
+///
+/// Unknown keys, and keys that do not apply to the type (`url` on a file
+/// sink), are errors, so a typo never silently falls back to a default.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 #[serde(try_from = "file::SinkEntry")]
 pub struct SinkConfig {

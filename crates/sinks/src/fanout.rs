@@ -209,7 +209,8 @@ async fn work(
             }
             Err(err) => {
                 failures.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(batch_key = %job.batch_key, error = %err, "sink did not accept batch");
+                let batch_key = &*job.batch_key;
+                tracing::warn!(batch_key, error = %err, "sink did not accept batch");
             }
         }
         // The caller may have given up waiting; the outcome is recorded.

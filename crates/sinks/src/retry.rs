@@ -102,7 +102,8 @@ where
             Ok(value) => return Ok(value),
             Err(err) if err.is_retryable() => {
                 let hint = err.retry_after();
-                tracing::warn!(error = %err, "transient sink failure, retrying");
+                // Per request, so debug: the caller logs what finally failed.
+                tracing::debug!(error = %err, "transient sink failure, retrying");
                 if !backoff.wait(hint).await {
                     return Err(err);
                 }

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::Sink;
 use crate::alert::Alert;
-use crate::error::{FailureKind, SinkError};
+use crate::error::SinkError;
 use crate::metrics::observe_send;
 use crate::retry::{RetryPolicy, retry};
 
@@ -113,16 +113,16 @@ impl Sink for WebhookSink {
             requests.spawn(async move {
                 let result = endpoint.send_with_retry(&body, &rule).await;
                 drop(permit);
-                result
+                (rule, result)
             });
         }
 
         let mut failures = Vec::new();
         while let Some(joined) = requests.join_next().await {
             match joined {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => {
-                    tracing::error!(sink = NAME, error = %err, "alert not delivered");
+                Ok((_, Ok(()))) => {}
+                Ok((rule, Err(err))) => {
+                    tracing::debug!(sink = NAME, rule, error = %err, "alert not delivered");
                     failures.push(err);
                 }
                 Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
@@ -132,12 +132,18 @@ impl Sink for WebhookSink {
         let failed = failures.len();
         match failures.into_iter().next() {
             None => Ok(()),
-            Some(first) => Err(SinkError::Partial {
-                sink: NAME.into(),
-                failed,
-                total: alerts.len(),
-                first: Box::new(first),
-            }),
+            Some(first) => {
+                // One line per batch, not per alert: a receiver that is down
+                // would otherwise flood the log.
+                let total = alerts.len();
+                tracing::error!(sink = NAME, failed, total, first = %first, "alerts not delivered");
+                Err(SinkError::Partial {
+                    sink: NAME.into(),
+                    failed,
+                    total: alerts.len(),
+                    first: Box::new(first),
+                })
+            }
         }
     }
 }
@@ -174,11 +180,6 @@ impl Endpoint {
         };
         let outcome = result.as_ref().map(|_| ()).map_err(SinkError::kind);
         observe_send(NAME, started, outcome);
-        if let Err(err) = &result
-            && err.kind() == FailureKind::Permanent
-        {
-            tracing::error!(sink = NAME, rule, error = %err, "webhook refused alert");
-        }
         result
     }
 }

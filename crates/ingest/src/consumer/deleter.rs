@@ -114,3 +114,77 @@ async fn delete(shared: &Shared, batch: Vec<Delete>) -> Vec<Delete> {
     debug!(deleted, failed = failed.len(), "delete batch done");
     failed
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_config::BehaviorVersion;
+    use aws_sdk_sqs::config::{Credentials, Region};
+    use aws_sdk_sqs::types::QueueAttributeName as Name;
+
+    use super::*;
+    use crate::{ConsumerConfig, ConsumerStatus};
+
+    #[tokio::test]
+    async fn a_failed_entry_is_returned_and_the_rest_deleted() {
+        let moto = trailwatch_testkit::Moto::start();
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(moto.endpoint())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .load()
+            .await;
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let queue = sqs.create_queue().queue_name("q").send().await.unwrap();
+        let queue = queue.queue_url.unwrap();
+        for body in ["one", "two"] {
+            let send = sqs.send_message().queue_url(&queue).message_body(body);
+            send.send().await.unwrap();
+        }
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap();
+        assert_eq!(received.len(), 2);
+        let mut batch: Vec<_> = received
+            .iter()
+            .map(|m| Delete {
+                message_id: m.message_id.clone().unwrap(),
+                receipt_handle: m.receipt_handle.clone().unwrap(),
+            })
+            .collect();
+        batch.insert(
+            1,
+            Delete {
+                message_id: "bogus".to_owned(),
+                receipt_handle: "not-a-receipt-handle".to_owned(),
+            },
+        );
+        let shared = Shared {
+            sqs: sqs.clone(),
+            s3: aws_sdk_s3::Client::new(&config),
+            cfg: ConsumerConfig::new(&queue),
+            status: Arc::new(ConsumerStatus::default()),
+        };
+
+        let failed = delete(&shared, batch).await;
+
+        let failed: Vec<_> = failed.iter().map(|d| d.message_id.as_str()).collect();
+        assert_eq!(failed, ["bogus"]);
+        let left = sqs
+            .get_queue_attributes()
+            .queue_url(&queue)
+            .attribute_names(Name::All)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap();
+        assert_eq!(left[&Name::ApproximateNumberOfMessages], "0");
+        assert_eq!(left[&Name::ApproximateNumberOfMessagesNotVisible], "0");
+    }
+}

@@ -4,6 +4,7 @@
 //! spikes; the received and deleted counters show throughput exactly.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -14,9 +15,13 @@ use tracing::debug;
 use super::Shared;
 use crate::telemetry;
 
+/// Keeps a zero or tiny interval from turning into a busy loop.
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
 /// Sets the depth gauges now and every interval until `stop`.
 pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
-    let mut ticks = tokio::time::interval(shared.cfg.depth_poll_interval);
+    let period = shared.cfg.depth_poll_interval.max(MIN_INTERVAL);
+    let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         tokio::select! {

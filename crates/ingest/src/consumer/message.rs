@@ -13,7 +13,7 @@ use tracing::{Instrument, debug, error, info_span, warn};
 
 use super::body::{self, Fetched};
 use super::deleter::Delete;
-use super::{MessageContext, ObjectHandler, Shared};
+use super::{ConsumerConfig, MessageContext, ObjectHandler, Shared};
 use crate::notification::{Notification, ObjectKind, parse_body};
 use crate::telemetry::{self, failed_reason, object_outcome, skipped_kind};
 
@@ -83,7 +83,7 @@ pub(super) async fn run<H: ObjectHandler>(
                 }
             }
             Some(Verdict::Release) => {
-                let delay = retry_delay(&shared, ctx.receive_count).min(remaining(received_at));
+                let delay = retry_delay(&shared.cfg, ctx.receive_count).min(remaining(received_at));
                 release(&shared, receipt, delay).await;
                 warn!(
                     message_id = ctx.message_id,
@@ -225,7 +225,8 @@ async fn heartbeat(shared: &Shared, receipt: &str, received_at: Instant) {
         tokio::time::sleep(period).await;
         let extension = timeout.min(remaining(received_at));
         if extension <= period {
-            error!("message is near the 12 h visibility limit and may be delivered again");
+            // Nothing is lost: the message comes back and is evaluated twice.
+            warn!("message is near the 12 h visibility limit and may be delivered again");
             return;
         }
         let result = shared
@@ -262,9 +263,8 @@ async fn release(shared: &Shared, receipt: &str, delay: Duration) {
 
 /// Doubles from the base with every receive, so a poison message reaches
 /// the dead-letter queue without keeping a worker busy.
-fn retry_delay(shared: &Shared, receive_count: u32) -> Duration {
+fn retry_delay(cfg: &ConsumerConfig, receive_count: u32) -> Duration {
     let doublings = receive_count.saturating_sub(1).min(20);
-    let cfg = &shared.cfg;
     cfg.retry_backoff_base
         .saturating_mul(1 << doublings)
         .min(cfg.retry_backoff_max)
@@ -300,4 +300,48 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_up_to_the_cap() {
+        let cfg = ConsumerConfig::new("q");
+        let delays: Vec<_> = [0, 1, 2, 3, 5, 6, 1000]
+            .into_iter()
+            .map(|count| retry_delay(&cfg, count).as_secs())
+            .collect();
+        assert_eq!(delays, [30, 30, 60, 120, 480, 900, 900]);
+    }
+
+    #[test]
+    fn visibility_stays_inside_the_api_range() {
+        assert_eq!(seconds(Duration::from_millis(1500)), 1);
+        assert_eq!(seconds(Duration::from_secs(50_000)), 43_200);
+        let fresh = remaining(Instant::now());
+        assert!(fresh <= MAX_VISIBILITY - VISIBILITY_MARGIN);
+        assert!(fresh > MAX_VISIBILITY - VISIBILITY_MARGIN - Duration::from_secs(60));
+    }
+
+    #[test]
+    fn body_prefix_cuts_on_a_character_boundary() {
+        let body = "é".repeat(200);
+        assert_eq!(prefix(&body).chars().count(), BODY_PREFIX_CHARS);
+        assert_eq!(prefix("short"), "short");
+    }
+
+    #[test]
+    fn error_chain_lists_every_cause() {
+        let error = crate::HandlerError::Records(crate::RecordError::Read {
+            offset: 7,
+            source: std::io::Error::other("connection reset"),
+        });
+        assert_eq!(
+            error_chain(&error),
+            "reading records failed: reading the object failed after 7 decompressed bytes: \
+             connection reset"
+        );
+    }
 }

@@ -19,6 +19,10 @@ use crate::telemetry;
 /// "ReceiveMessage", MaxNumberOfMessages).
 const MAX_RECEIVE: usize = 10;
 
+/// SQS long polls wait at most 20 s (API reference, "ReceiveMessage",
+/// WaitTimeSeconds).
+const MAX_WAIT_SECS: i32 = 20;
+
 /// Longest pause between receive attempts while SQS keeps failing.
 const MAX_RECEIVE_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -60,9 +64,15 @@ pub(super) async fn run<H: ObjectHandler>(
         if let Some(source) = reap(&mut tasks) {
             break Stop::Failed(panic_error(&shared, source));
         }
+        // Limitation: a shutdown during a long poll drops the request; a
+        // message SQS handed out in that instant stays invisible until its
+        // visibility timeout ends, then another consumer gets it.
+        // A response that is already here wins over shutdown, so that its
+        // messages are processed (or released) rather than stranded.
         let received = tokio::select! {
-            () = shutdown.cancelled() => break Stop::Shutdown,
+            biased;
             received = receive(&shared, permits.len()) => received,
+            () = shutdown.cancelled() => break Stop::Shutdown,
         };
         let messages = match received {
             Ok(messages) => messages,
@@ -213,7 +223,7 @@ async fn receive(
         .sqs
         .receive_message()
         .queue_url(&shared.cfg.queue_url)
-        .wait_time_seconds(shared.cfg.wait_time_secs)
+        .wait_time_seconds(shared.cfg.wait_time_secs.clamp(0, MAX_WAIT_SECS))
         .max_number_of_messages(i32::try_from(count).unwrap_or(1))
         .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
         .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)

@@ -170,7 +170,11 @@ fn oversized_record_is_skipped_and_the_rest_continues() {
     assert_eq!(errors[0].reason(), "too_large");
     let offset = json.find(r#"{"eventName""#).unwrap() as u64;
     assert!(
-        matches!(errors[0], RecordError::TooLarge { index: 1, offset: o, limit: 102400 } if o == offset),
+        matches!(
+            errors[0],
+            RecordError::TooLarge { index: 1, offset: o, size: s, limit: 102400 }
+                if o == offset && s == big.len() as u64
+        ),
         "{:?}",
         errors[0]
     );

@@ -80,7 +80,13 @@ pub(crate) fn message(alert: &Alert) -> String {
         }
         let line = smaller.to_json_line();
         if line.len() + EVENT_OVERHEAD_BYTES <= MAX_EVENT_BYTES {
-            tracing::warn!(sink = "cloudwatch", rule = %alert.rule, cap, "alert shortened to fit a log event");
+            let rule = &alert.rule;
+            tracing::warn!(
+                sink = "cloudwatch",
+                rule,
+                cap,
+                "alert shortened to fit a log event"
+            );
             return line;
         }
     }

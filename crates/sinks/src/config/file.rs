@@ -1,29 +1,5 @@
-//! One sink entry of a config file, as the user writes it.
-//!
-//! ```yaml
-//! - type: webhook            # stdout | file | webhook | securityhub | cloudwatch
-//!   url: https://sidekick.example:2801/
-//!   min_priority: warning    # Falco spelling, case-insensitive, `info` allowed
-//!   rules: [Console Login Without MFA]
-//!   tags: [aws_iam]
-//!   headers: {Authorization: "Bearer ${SIDEKICK_TOKEN}"}
-//!   timeout_secs: 5
-//!   deliver_timeout_secs: 300
-//!   concurrency: 8
-//!   max_retries: 5
-//!   retry_min_delay_ms: 200
-//!   retry_max_delay_ms: 10000
-//!   max_retry_elapsed_secs: 60
-//! - type: file
-//!   path: /var/log/trailwatch/alerts.json
-//! - type: cloudwatch
-//!   group: /trailwatch/alerts
-//!   stream: prod            # default: the host name
-//!   batch_size: 1000
-//! ```
-//!
-//! Unknown keys, and keys that do not apply to the type, are errors, so a
-//! typo never silently falls back to a default.
+//! One sink entry of a config file, as the user writes it; the accepted
+//! keys are documented on [`SinkConfig`].
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -3,6 +3,7 @@
 
 mod cloudwatch;
 mod fanout;
+mod instrumentation;
 mod securityhub;
 mod support;
 mod webhook;
