@@ -133,7 +133,10 @@ impl CloudWatchSink {
     }
 
     async fn put_once(&self, input: &[InputLogEvent]) -> Result<(), SinkError> {
-        self.ensure_stream().await?;
+        if let Err(err) = self.ensure_stream().await {
+            count_failures(NAME, err.kind(), 1);
+            return Err(err);
+        }
         let started = Instant::now();
         let sent = self
             .client

@@ -8,7 +8,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::Sink;
 use crate::alert::Alert;
-use crate::error::SinkError;
+use crate::error::{FailureKind, SinkError};
 use crate::metrics::observe_send;
 
 /// Writes one Falco JSON line per alert to standard output.
@@ -36,8 +36,9 @@ impl Sink for StdoutSink {
 
     async fn deliver(&self, alerts: &[Alert]) -> Result<(), SinkError> {
         let _guard = self.lock.lock().await;
-        let mut out = tokio::io::stdout();
-        write_lines(self.name(), "stdout", &mut out, alerts).await
+        let started = Instant::now();
+        let result = write_lines(&mut tokio::io::stdout(), alerts).await;
+        finish(self.name(), "stdout", started, result)
     }
 }
 
@@ -78,16 +79,21 @@ impl Sink for FileSink {
 
     async fn deliver(&self, alerts: &[Alert]) -> Result<(), SinkError> {
         let _guard = self.lock.lock().await;
-        let mut file = open_append(&self.path)
-            .await
-            .map_err(|source| io_error(&self.path, source))?;
-        let target = self.path.display().to_string();
-        write_lines(self.name(), &target, &mut file, alerts).await?;
-        // Flushing a tokio File only hands the data to the OS; sync_data is
-        // what puts it on disk before the SQS message is deleted.
-        file.sync_data()
-            .await
-            .map_err(|source| io_error(&self.path, source))
+        let started = Instant::now();
+        let result = async {
+            let mut file = open_append(&self.path).await?;
+            write_lines(&mut file, alerts).await?;
+            // Flushing a tokio File only hands the data to the OS; sync_data
+            // puts it on disk before the source message is deleted.
+            file.sync_data().await
+        }
+        .await;
+        finish(
+            self.name(),
+            &self.path.display().to_string(),
+            started,
+            result,
+        )
     }
 }
 
@@ -108,30 +114,31 @@ fn io_error(path: &Path, source: std::io::Error) -> SinkError {
 }
 
 /// Renders every alert as a line and writes them with one call.
-async fn write_lines<W: AsyncWrite + Unpin>(
-    sink: &str,
-    target: &str,
-    out: &mut W,
-    alerts: &[Alert],
-) -> Result<(), SinkError> {
+async fn write_lines<W: AsyncWrite + Unpin>(out: &mut W, alerts: &[Alert]) -> std::io::Result<()> {
     let mut buf = String::new();
     for alert in alerts {
         buf.push_str(&alert.to_json_line());
         buf.push('\n');
     }
-    let started = Instant::now();
-    let result = async {
-        out.write_all(buf.as_bytes()).await?;
-        out.flush().await
-    }
-    .await;
+    out.write_all(buf.as_bytes()).await?;
+    out.flush().await
+}
+
+/// Records the send and names the sink and target in an error.
+fn finish(
+    sink: &str,
+    target: &str,
+    started: Instant,
+    result: std::io::Result<()>,
+) -> Result<(), SinkError> {
+    // Disk full or a closed pipe may clear up; the batch stays queued.
     observe_send(
         sink,
         started,
         result
             .as_ref()
             .map(|_| ())
-            .map_err(|_| crate::FailureKind::Transient),
+            .map_err(|_| FailureKind::Transient),
     );
     result.map_err(|source| SinkError::Io {
         sink: sink.into(),
@@ -150,9 +157,7 @@ mod tests {
     async fn write_lines_emits_one_json_object_per_line() {
         let mut out = Vec::new();
         let alerts = [alert("A", Priority::Error), alert("B", Priority::Notice)];
-        write_lines("stdout", "stdout", &mut out, &alerts)
-            .await
-            .unwrap();
+        write_lines(&mut out, &alerts).await.unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);

@@ -88,7 +88,11 @@ impl Settings {
         let from_env = from_env(env, &layered)?;
         overlay(&mut layered, from_env);
         overlay(&mut layered, from_flags(args)?);
-        serde_json::from_value(Value::Object(layered)).context("invalid settings")
+        let bad_key = first_invalid_key(&layered);
+        serde_json::from_value(Value::Object(layered)).with_context(|| match bad_key {
+            Some(key) => format!("invalid setting {key}"),
+            None => "invalid settings".to_string(),
+        })
     }
 
     /// The settings as YAML-like text for `config check`, with webhook
@@ -100,6 +104,22 @@ impl Settings {
         }
         Ok(serde_json::to_string_pretty(&value)?)
     }
+}
+
+/// The first key whose value alone makes the settings fail to deserialize,
+/// so that an error names the setting and not only the expected type.
+fn first_invalid_key(layered: &Map<String, Value>) -> Option<String> {
+    let defaults = match serde_json::to_value(Settings::default()) {
+        Ok(Value::Object(map)) => map,
+        _ => return None,
+    };
+    layered.iter().find_map(|(key, value)| {
+        let mut probe = defaults.clone();
+        probe.insert(key.clone(), value.clone());
+        serde_json::from_value::<Settings>(Value::Object(probe))
+            .err()
+            .map(|_| key.clone())
+    })
 }
 
 fn read_file(path: &Path) -> Result<Map<String, Value>> {
