@@ -167,7 +167,7 @@ impl SecurityHubSink {
                 })
                 .unwrap_or_default();
             let count = failed.len();
-            let _ = &failed_ids;
+            pending.retain(|f| failed_ids.contains(f.id.as_str()));
             if pending.is_empty() || !backoff.wait(None).await {
                 return Err(SinkError::Rejected {
                     sink: NAME.into(),
