@@ -29,6 +29,7 @@ import gzip
 import json
 import pathlib
 import random
+import re
 import sys
 import uuid
 
@@ -42,7 +43,9 @@ SOURCES = [
 WEIGHTS = {"samples": 3, "records": 97}
 REGIONS = ["us-east-1"] * 6 + ["us-west-2"] * 3 + ["eu-west-1", "ap-southeast-2"]
 # Documentation ranges only (RFC 5737).
-ADDRESSES = [f"{net}.{host}" for net in ("198.51.100", "203.0.113") for host in range(1, 129)]
+ADDRESSES = [f"{net}.{host}" for net in ("192.0.2", "198.51.100", "203.0.113") for host in range(1, 255)]
+# The first version number in a user agent, whose patch level varies by host.
+AGENT_VERSION = re.compile(r"^([A-Za-z0-9-]+/\d+\.\d+\.)\d+")
 INSTANCES = 400
 KEY_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
@@ -68,8 +71,8 @@ def fresh_uuid(rng):
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def vary(record, rng, when):
-    """A copy of `record` with the per-call fields of a new call."""
+def vary(record, rng, when, instances):
+    """The compact text of `record` with the per-call fields of a new call."""
     r = copy.deepcopy(record)
     r["eventID"] = fresh_uuid(rng)
     r["requestID"] = fresh_uuid(rng)
@@ -80,19 +83,11 @@ def vary(record, rng, when):
     # Service principals call from their own name, not an address.
     if not r.get("sourceIPAddress", "").endswith(".com"):
         r["sourceIPAddress"] = rng.choice(ADDRESSES)
-    identity = r.get("userIdentity") or {}
-    if identity.get("type") == "AssumedRole" and "accessKeyId" in identity:
-        # Temporary credentials: a new key for nearly every session.
-        identity["accessKeyId"] = "ASIA" + "".join(rng.choices(KEY_CHARS, k=16))
-        session = f"i-{rng.randrange(INSTANCES):017x}"
-        if identity.get("principalId", "").endswith(":i-0a1b2c3d4e5f60718"):
-            identity["principalId"] = identity["principalId"].split(":")[0] + ":" + session
-            identity["arn"] = identity["arn"].rsplit("/", 1)[0] + "/" + session
-    request = r.get("requestParameters")
-    if isinstance(request, dict) and "key" in request:
-        day = when.strftime("%Y/%m/%d")
-        request["key"] = f"{day}/orders-{rng.randrange(1_000_000):06d}.parquet"
+        agent = r.get("userAgent", "")
+        r["userAgent"] = AGENT_VERSION.sub(lambda m: f"{m[1]}{rng.randrange(40)}", agent)
     data = r.get("additionalEventData")
+    if isinstance(data, dict) and data.get("bytesTransferredIn"):
+        data["bytesTransferredIn"] = rng.randrange(1, 400_000)
     if isinstance(data, dict) and data.get("bytesTransferredOut"):
         data["bytesTransferredOut"] = rng.randrange(1, 4_000_000)
     if isinstance(data, dict) and "x-amz-id-2" in data:
@@ -101,7 +96,20 @@ def vary(record, rng, when):
     response = r.get("responseElements")
     if isinstance(response, dict) and "requestId" in response:
         response["requestId"] = fresh_uuid(rng)
-    return r
+    # The template's placeholders for an instance, a temporary access key
+    # and an S3 object can appear in several places of one record.
+    text = json.dumps(r, separators=(",", ":"))
+    day = when.strftime("%Y/%m/%d")
+    for placeholder, value in [
+        ("i-0a1b2c3d4e5f60718", rng.choice(instances)),
+        ("2026-03-01T11:00:00Z", (when - datetime.timedelta(seconds=rng.randrange(3600))).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")),
+        ("ASIAEXAMPLESESSION02", "ASIA" + "".join(rng.choices(KEY_CHARS, k=16))),
+        ("2026/03/01/orders-000417.parquet", f"{day}/orders-{rng.randrange(10**6):06d}.parquet"),
+        ("2026/03/01/orders-000418.json", f"{day}/orders-{rng.randrange(10**6):06d}.json"),
+    ]:
+        text = text.replace(placeholder, value)
+    return text
 
 
 def write_object(out, count, seed):
@@ -110,6 +118,7 @@ def write_object(out, count, seed):
     names = list(WEIGHTS)
     weights = [WEIGHTS[n] for n in names]
     when = datetime.datetime(2026, 3, 1, 12, 0, 0)
+    instances = [f"i-{rng.getrandbits(68):017x}" for _ in range(INSTANCES)]
     tmp = out.with_suffix(out.suffix + ".tmp")
     plain = 0
     with open(tmp, "wb") as raw, gzip.GzipFile(
@@ -119,8 +128,7 @@ def write_object(out, count, seed):
         for i in range(count):
             group = groups[rng.choices(names, weights)[0]]
             when += datetime.timedelta(milliseconds=rng.randrange(0, 40))
-            record = vary(rng.choice(group), rng, when)
-            text = json.dumps(record, separators=(",", ":")).encode()
+            text = vary(rng.choice(group), rng, when, instances).encode()
             if i:
                 gz.write(b",")
                 plain += 1

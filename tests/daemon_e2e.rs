@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
@@ -12,7 +13,9 @@ use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Event, NotificationConfiguration, TopicConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
-use trailwatch_testkit::{Daemon, Moto, free_port, http_get, metric_value, wait_until};
+use trailwatch_testkit::{
+    Daemon, Moto, WebhookServer, free_port, http_get, metric_value, wait_until,
+};
 
 use support::{alerts, rule_event_counts, run, shared_data, trailwatch};
 
@@ -23,6 +26,7 @@ struct Wiring {
     queue_url: String,
     dlq_url: String,
     sqs: aws_sdk_sqs::Client,
+    s3: aws_sdk_s3::Client,
 }
 
 async fn sdk_config(moto: &Moto) -> aws_config::SdkConfig {
@@ -34,8 +38,9 @@ async fn sdk_config(moto: &Moto) -> aws_config::SdkConfig {
         .await
 }
 
-/// Creates the CloudTrail → S3 → SNS → SQS wiring and uploads one real log.
-async fn wire_and_upload(moto: &Moto) -> Wiring {
+/// Creates the CloudTrail → S3 → SNS → SQS wiring with the given queue
+/// visibility timeout and uploads one real log.
+async fn wire_and_upload(moto: &Moto, visibility_timeout_secs: u32) -> Wiring {
     let conf = sdk_config(moto).await;
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&conf)
@@ -59,7 +64,10 @@ async fn wire_and_upload(moto: &Moto) -> Wiring {
         .create_queue()
         .queue_name("trail-events")
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
-        .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_timeout_secs.to_string(),
+        )
         .send()
         .await
         .unwrap()
@@ -101,19 +109,108 @@ async fn wire_and_upload(moto: &Moto) -> Wiring {
         .send()
         .await
         .unwrap();
-    let body = std::fs::read(shared_data(LOG)).unwrap();
-    s3.put_object()
-        .bucket("trail-bucket")
-        .key(KEY)
-        .body(ByteStream::from(body))
-        .send()
-        .await
-        .unwrap();
-    Wiring {
+    let wiring = Wiring {
         queue_url,
         dlq_url,
         sqs,
+        s3,
+    };
+    wiring.upload().await;
+    wiring
+}
+
+impl Wiring {
+    /// Puts the log under its key; every put notifies the queue again.
+    async fn upload(&self) {
+        let body = std::fs::read(shared_data(LOG)).unwrap();
+        self.s3
+            .put_object()
+            .bucket("trail-bucket")
+            .key(KEY)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .unwrap();
     }
+
+    /// Waits until the queue holds no message, visible or in flight.
+    async fn wait_drained(&self, daemon: &Daemon) {
+        for _ in 0..300 {
+            if messages_left(&self.sqs, &self.queue_url).await == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("queue did not drain; stderr:\n{}", daemon.stderr());
+    }
+
+    /// Visible messages only.
+    async fn visible(&self) -> u64 {
+        let attrs = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap();
+        attrs[&QueueAttributeName::ApproximateNumberOfMessages]
+            .parse()
+            .unwrap()
+    }
+}
+
+/// The alerts `scan` finds in the log: what the daemon must deliver.
+fn expected_alerts() -> BTreeMap<(String, String), usize> {
+    let scan = run(&["scan", shared_data(LOG).to_str().unwrap()]);
+    assert!(
+        scan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scan.stderr)
+    );
+    rule_event_counts(&alerts(&scan.stdout))
+}
+
+/// Starts `trailwatch run` on the wiring's queue with extra arguments;
+/// returns the process and its metrics port.
+fn start_daemon(
+    moto: &Moto,
+    wiring: &Wiring,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Daemon, u16) {
+    let port = free_port();
+    let mut cmd = trailwatch();
+    cmd.args([
+        "run",
+        "--queue-url",
+        &wiring.queue_url,
+        "--metrics-addr",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .args(extra)
+    .env("TRAILWATCH_LOG_FORMAT", "text")
+    .envs(moto.env())
+    .envs(env.iter().copied());
+    (Daemon::spawn(cmd), port)
+}
+
+fn scrape(port: u16) -> String {
+    let (status, body) = http_get(port, "/metrics").expect("metrics endpoint answers");
+    assert_eq!(status, 200);
+    body
+}
+
+/// (rule, eventID) counts of the alerts a webhook receiver accepted.
+fn webhook_counts(hook: &WebhookServer) -> BTreeMap<(String, String), usize> {
+    let bodies: Vec<serde_json::Value> = hook
+        .accepted()
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    rule_event_counts(&bodies)
 }
 
 async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
@@ -150,14 +247,7 @@ async fn messages_left(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_alerts_match_scan_and_the_queue_drains() {
-    // What the same engine finds in the file locally is what the daemon must deliver.
-    let scan = run(&["scan", shared_data(LOG).to_str().unwrap()]);
-    assert!(
-        scan.status.success(),
-        "{}",
-        String::from_utf8_lossy(&scan.stderr)
-    );
-    let expected = rule_event_counts(&alerts(&scan.stdout));
+    let expected = expected_alerts();
     assert!(
         expected
             .keys()
@@ -166,20 +256,8 @@ async fn daemon_alerts_match_scan_and_the_queue_drains() {
     );
 
     let moto = Moto::start();
-    let wiring = wire_and_upload(&moto).await;
-    let port = free_port();
-    let mut cmd = trailwatch();
-    cmd.args([
-        "run",
-        "--queue-url",
-        &wiring.queue_url,
-        "--metrics-addr",
-        &format!("127.0.0.1:{port}"),
-    ])
-    .args(["--shutdown-grace-secs", "5"])
-    .env("TRAILWATCH_LOG_FORMAT", "text")
-    .envs(moto.env());
-    let mut daemon = Daemon::spawn(cmd);
+    let wiring = wire_and_upload(&moto, 30).await;
+    let (mut daemon, port) = start_daemon(&moto, &wiring, &["--shutdown-grace-secs", "5"], &[]);
 
     let expected_lines: usize = expected.values().sum();
     let delivered = wait_until(Duration::from_secs(60), || {
@@ -191,25 +269,14 @@ async fn daemon_alerts_match_scan_and_the_queue_drains() {
         daemon.lines().len(),
         daemon.stderr()
     );
+    wiring.wait_drained(&daemon).await;
+    assert_eq!(messages_left(&wiring.sqs, &wiring.dlq_url).await, 0);
+    assert_eq!(
+        rule_event_counts(&alerts(daemon.lines().join("\n").as_bytes())),
+        expected
+    );
 
-    let sqs = wiring.sqs.clone();
-    let url = wiring.queue_url.clone();
-    let mut drained = false;
-    for _ in 0..150 {
-        if messages_left(&sqs, &url).await == 0 {
-            drained = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(drained, "queue did not drain; stderr:\n{}", daemon.stderr());
-    assert_eq!(messages_left(&sqs, &wiring.dlq_url).await, 0);
-
-    let got = rule_event_counts(&alerts(daemon.lines().join("\n").as_bytes()));
-    assert_eq!(got, expected);
-
-    let (status, metrics) = http_get(port, "/metrics").expect("metrics endpoint answers");
-    assert_eq!(status, 200);
+    let metrics = scrape(port);
     assert_eq!(
         metric_value(
             &metrics,
@@ -237,5 +304,275 @@ async fn daemon_alerts_match_scan_and_the_queue_drains() {
         status.is_some_and(|s| s.success()),
         "exit after SIGTERM: {status:?}; stderr:\n{}",
         daemon.stderr()
+    );
+}
+
+async fn our_findings(
+    client: &aws_sdk_securityhub::Client,
+) -> Vec<aws_sdk_securityhub::types::AwsSecurityFinding> {
+    let mut findings = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .get_findings()
+            .max_results(100)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        findings.extend(page.findings().iter().cloned());
+        token = page
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(String::from);
+        if token.is_none() {
+            break;
+        }
+    }
+    // moto ignores filters, so filter here.
+    findings.retain(|f| {
+        f.generator_id()
+            .is_some_and(|g| g.starts_with("trailwatch/"))
+    });
+    findings
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sink_gets_every_alert_and_a_redelivery_adds_no_finding() {
+    let expected = expected_alerts();
+    let total: usize = expected.values().sum();
+    let moto = Moto::start();
+    let wiring = wire_and_upload(&moto, 30).await;
+    let hook = WebhookServer::start();
+    let sinks = [
+        "--sink",
+        "stdout",
+        "--sink",
+        &format!("webhook:{}", hook.url()),
+        "--sink",
+        "securityhub",
+        "--sink",
+        "cloudwatch:trailwatch-e2e/alerts",
+    ];
+    let (mut daemon, _) = start_daemon(&moto, &wiring, &sinks, &[]);
+    wiring.wait_drained(&daemon).await;
+    assert!(
+        wait_until(Duration::from_secs(10), || daemon.lines().len() >= total),
+        "{}",
+        daemon.stderr()
+    );
+    assert_eq!(
+        rule_event_counts(&alerts(daemon.lines().join("\n").as_bytes())),
+        expected
+    );
+    assert_eq!(webhook_counts(&hook), expected);
+
+    let conf = sdk_config(&moto).await;
+    let hub = aws_sdk_securityhub::Client::new(&conf);
+    let findings = our_findings(&hub).await;
+    assert_eq!(
+        findings.len(),
+        expected.len(),
+        "one finding per (rule, record)"
+    );
+    let eip = findings
+        .iter()
+        .find(|f| f.generator_id() == Some("trailwatch/Elastic IP Address Allocated"))
+        .expect("a finding for the AllocateAddress record");
+    assert_eq!(
+        eip.aws_account_id(),
+        Some("123456789012"),
+        "imported under the caller's account"
+    );
+    assert!(
+        eip.resources()
+            .iter()
+            .any(|r| r.id() == Some("AWS::::Account:123837392027")),
+        "{:?}",
+        eip.resources()
+    );
+    assert_eq!(
+        eip.created_at(),
+        Some("2023-07-10T11:55:08.000Z"),
+        "the record's eventTime"
+    );
+
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
+    let events = logs
+        .get_log_events()
+        .log_group_name("trailwatch-e2e")
+        .log_stream_name("alerts")
+        .start_from_head(true)
+        .send()
+        .await
+        .unwrap();
+    let logged: Vec<serde_json::Value> = events
+        .events()
+        .iter()
+        .map(|e| serde_json::from_str(e.message().unwrap()).unwrap())
+        .collect();
+    assert_eq!(rule_event_counts(&logged), expected);
+
+    daemon.terminate();
+    assert!(
+        daemon
+            .wait_exit(Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    );
+
+    // The same object announced again, to a fresh process that remembers
+    // nothing: the finding ids make the second import an update.
+    wiring.upload().await;
+    let (mut second, _) = start_daemon(
+        &moto,
+        &wiring,
+        &["--sink", "securityhub", "--sink", "stdout"],
+        &[],
+    );
+    assert!(
+        wait_until(Duration::from_secs(60), || second.lines().len() >= total),
+        "{}",
+        second.stderr()
+    );
+    wiring.wait_drained(&second).await;
+    assert_eq!(our_findings(&hub).await.len(), expected.len());
+    second.terminate();
+    assert!(
+        second
+            .wait_exit(Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_daemon_leaves_its_alerts_for_the_next_one() {
+    let expected = expected_alerts();
+    let moto = Moto::start();
+    let wiring = wire_and_upload(&moto, 5).await;
+    let hook = WebhookServer::start();
+    hook.respond_with(503);
+    let sink = format!("webhook:{}", hook.url());
+    let (mut first, _) = start_daemon(&moto, &wiring, &["--sink", &sink], &[]);
+    assert!(
+        wait_until(Duration::from_secs(60), || hook.refused() > 0),
+        "{}",
+        first.stderr()
+    );
+
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    assert_eq!(
+        messages_left(&wiring.sqs, &wiring.queue_url).await,
+        1,
+        "the object's message survives"
+    );
+
+    hook.respond_with(200);
+    let (mut second, _) = start_daemon(&moto, &wiring, &["--sink", &sink], &[]);
+    wiring.wait_drained(&second).await;
+    assert_eq!(
+        webhook_counts(&hook),
+        expected,
+        "every alert delivered exactly once"
+    );
+    second.terminate();
+    assert!(
+        second
+            .wait_exit(Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_outage_longer_than_the_visibility_timeout_loses_nothing() {
+    let expected = expected_alerts();
+    let moto = Moto::start();
+    let wiring = wire_and_upload(&moto, 4).await;
+    let hook = WebhookServer::start();
+    hook.respond_with(503);
+    let sink = format!("webhook:{}", hook.url());
+    let (mut daemon, port) = start_daemon(
+        &moto,
+        &wiring,
+        &["--sink", &sink],
+        &[("TRAILWATCH_VISIBILITY_TIMEOUT_SECS", "4")],
+    );
+    assert!(
+        wait_until(Duration::from_secs(60), || hook.refused() > 0),
+        "{}",
+        daemon.stderr()
+    );
+
+    // Three visibility timeouts of failing deliveries.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(hook.accepted().len(), 0);
+    hook.respond_with(200);
+    wiring.wait_drained(&daemon).await;
+
+    assert_eq!(webhook_counts(&hook), expected);
+    let metrics = scrape(port);
+    assert_eq!(
+        metric_value(&metrics, "trailwatch_records_evaluated_total"),
+        Some(394.0),
+        "the object was processed once, kept invisible meanwhile:\n{metrics}"
+    );
+    let extensions =
+        metric_value(&metrics, "trailwatch_sqs_visibility_extensions_total").unwrap_or(0.0);
+    assert!(extensions >= 3.0, "{metrics}");
+    daemon.terminate();
+    assert!(
+        daemon
+            .wait_exit(Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_delivery_releases_the_message_and_exits_cleanly() {
+    let expected = expected_alerts();
+    let moto = Moto::start();
+    let wiring = wire_and_upload(&moto, 120).await;
+    let hook = WebhookServer::start();
+    hook.respond_with(503);
+    let sink = format!("webhook:{}", hook.url());
+    let (mut first, _) = start_daemon(
+        &moto,
+        &wiring,
+        &["--sink", &sink, "--shutdown-grace-secs", "2"],
+        &[],
+    );
+    assert!(
+        wait_until(Duration::from_secs(60), || hook.refused() > 0),
+        "{}",
+        first.stderr()
+    );
+
+    first.terminate();
+    let status = first.wait_exit(Duration::from_secs(15));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}: {}",
+        first.stderr()
+    );
+    // Released at once rather than after the 120 s visibility timeout.
+    let mut visible = 0;
+    for _ in 0..25 {
+        visible = wiring.visible().await;
+        if visible == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(visible, 1, "{}", first.stderr());
+
+    hook.respond_with(200);
+    let (mut second, _) = start_daemon(&moto, &wiring, &["--sink", &sink], &[]);
+    wiring.wait_drained(&second).await;
+    assert_eq!(webhook_counts(&hook), expected);
+    second.terminate();
+    assert!(
+        second
+            .wait_exit(Duration::from_secs(10))
+            .is_some_and(|s| s.success())
     );
 }

@@ -7,13 +7,15 @@
 //!
 //! Which side records what:
 //! - [`crate::Consumer`] records every `trailwatch_sqs_*` metric, the skipped
-//!   notifications, `trailwatch_s3_objects_total`, the object lag and the
-//!   decompressed bytes reported by the handler in
-//!   [`crate::ObjectReport::decompressed_bytes`].
+//!   notifications, `trailwatch_s3_objects_total` and the decompressed bytes
+//!   reported by the handler in [`crate::ObjectReport::decompressed_bytes`].
 //! - The caller of [`crate::open_records`] (the handler, or the local scan)
 //!   records [`RECORDS_EVALUATED`] and [`RECORD_ERRORS`] with
 //!   [`crate::RecordError::reason`] as the label, because only it knows what
 //!   was evaluated.
+//! - The handler records [`OBJECT_LAG_SECONDS`] from
+//!   [`crate::ObjectBody::last_modified`]; the consumer does not, so that it
+//!   is counted once.
 
 /// Counter: messages returned by ReceiveMessage.
 pub const SQS_MESSAGES_RECEIVED: &str = "trailwatch_sqs_messages_received_total";
@@ -41,7 +43,7 @@ pub const S3_OBJECT_BYTES: &str = "trailwatch_s3_object_bytes_total";
 pub const RECORDS_EVALUATED: &str = "trailwatch_records_evaluated_total";
 /// Counter, label `reason`: errors met while splitting records.
 pub const RECORD_ERRORS: &str = "trailwatch_record_errors_total";
-/// Histogram: seconds between an object's S3 LastModified and its fetch.
+/// Histogram: seconds between an object's S3 LastModified and its reading.
 pub const OBJECT_LAG_SECONDS: &str = "trailwatch_object_lag_seconds";
 
 /// Values of the `reason` label of [`SQS_MESSAGES_FAILED`].

@@ -16,6 +16,7 @@ pub mod fanout;
 pub mod layer;
 pub mod lines;
 pub mod metrics;
+mod recent;
 pub mod retry;
 pub mod securityhub;
 mod stack;

@@ -27,16 +27,17 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// Five retries from 200 ms up to 10 s each, at most 60 s of waiting:
-    /// enough to ride out a restart of the receiver, short enough that the
-    /// SQS message is still invisible (its visibility is extended while we
-    /// work) when we give up.
+    /// Up to 30 retries from 200 ms up to 10 s each, at most 120 s of
+    /// waiting: enough to ride out a restart or a short outage of the
+    /// receiver within one delivery, while the daemon keeps the SQS message
+    /// invisible. Past that the delivery fails, the message is released
+    /// with a growing delay and retried later.
     fn default() -> Self {
         RetryPolicy {
-            max_retries: 5,
+            max_retries: 30,
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(10),
-            max_elapsed: Duration::from_secs(60),
+            max_elapsed: Duration::from_secs(120),
         }
     }
 }

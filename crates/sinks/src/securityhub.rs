@@ -1,17 +1,18 @@
 //! AWS Security Hub sink: each alert becomes an ASFF finding imported with
-//! BatchImportFindings into the region of the client, under the account of
-//! the CloudTrail record (the default product ARN requires that account to
-//! be the caller's).
+//! BatchImportFindings into the region of the client.
+//!
+//! With the default product ARN, Security Hub accepts only findings whose
+//! `AwsAccountId` is the caller's own account. Findings are therefore
+//! imported under the import account (the account trailwatch runs in, see
+//! [`SecurityHubSink::with_import_account`]) and name the record's account
+//! as an `AwsAccount` resource, so that an organization trail's alerts for
+//! every member account land in the security account. Without an import
+//! account each finding goes under its record's account, which works for a
+//! single-account trail only.
 //!
 //! Requests respect the batch limits (`batch.rs`) and the API quota
 //! (`throttle.rs`); only the findings the response lists as failed are
 //! sent again. Finding ids are stable, so resending is harmless.
-//!
-//! Limitation: with the default product ARN Security Hub only accepts
-//! findings for the caller's own account, so alerts on records of other
-//! accounts (an organization trail) are refused and their messages end in
-//! the dead-letter queue; run one trailwatch per account, or send such
-//! trails to another sink.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -47,6 +48,7 @@ pub struct SecurityHubSink {
     batch_size: usize,
     retry: RetryPolicy,
     throttle: Throttle,
+    import_account: Option<String>,
 }
 
 impl SecurityHubSink {
@@ -86,7 +88,16 @@ impl SecurityHubSink {
                 .clamp(1, batch::MAX_FINDINGS),
             retry,
             throttle: Throttle::security_hub(),
+            import_account: None,
         })
+    }
+
+    /// Imports every finding under `account` (the caller's account), naming
+    /// the record's account as a resource; `None` keeps each record's own
+    /// account.
+    pub fn with_import_account(mut self, account: Option<String>) -> Self {
+        self.import_account = account.filter(|a| !a.is_empty());
+        self
     }
 
     /// One finding per alert, each within the size limit, without two
@@ -95,7 +106,8 @@ impl SecurityHubSink {
         let mut seen = HashSet::new();
         let mut findings = Vec::with_capacity(alerts.len());
         for alert in alerts {
-            let Some(account) = alert.record.account_id.as_deref().filter(|a| !a.is_empty()) else {
+            let record_account = alert.record.account_id.as_deref().filter(|a| !a.is_empty());
+            let Some(account) = self.import_account.as_deref().or(record_account) else {
                 count_failures(NAME, FailureKind::Rejected, 1);
                 return Err(SinkError::Rejected {
                     sink: NAME.into(),

@@ -32,6 +32,10 @@ pub struct AwsClients {
     pub securityhub: Option<aws_sdk_securityhub::Client>,
     /// Client for the `cloudwatch` sink.
     pub cloudwatch: Option<aws_sdk_cloudwatchlogs::Client>,
+    /// The account the clients act in, under which Security Hub findings
+    /// are imported; when unknown, each finding goes under its record's
+    /// account.
+    pub account_id: Option<String>,
 }
 
 /// Builds every configured sink with its layers. `hostname` names the
@@ -93,7 +97,8 @@ async fn build_one(
         SinkSpec::SecurityHub => {
             let client = aws.securityhub.as_ref().ok_or_else(missing_client)?;
             let sink =
-                SecurityHubSink::new(client, options.timeout, options.batch_size, options.retry)?;
+                SecurityHubSink::new(client, options.timeout, options.batch_size, options.retry)?
+                    .with_import_account(aws.account_id.clone());
             layered(options, sink)
         }
         SinkSpec::CloudWatch { group, stream } => {

@@ -17,18 +17,27 @@ use reqwest::{Client, StatusCode, Url};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Mutex;
+
 use crate::Sink;
 use crate::alert::Alert;
 use crate::error::SinkError;
 use crate::metrics::observe_send;
+use crate::recent::RecentSet;
 use crate::retry::{RetryPolicy, retry};
 
 const NAME: &str = "webhook";
+
+/// Alerts remembered as delivered, so that a batch retried after a partial
+/// failure resends only what the receiver has not taken yet.
+const REMEMBERED_ALERTS: usize = 65_536;
 
 /// Sends alerts to an HTTP endpoint, one POST per alert.
 pub struct WebhookSink {
     inner: Arc<Endpoint>,
     permits: Arc<Semaphore>,
+    delivered: Arc<Mutex<RecentSet<u64>>>,
 }
 
 struct Endpoint {
@@ -87,6 +96,7 @@ impl WebhookSink {
         Ok(WebhookSink {
             inner: Arc::new(inner),
             permits: Arc::new(Semaphore::new(concurrency)),
+            delivered: Arc::new(Mutex::new(RecentSet::new(REMEMBERED_ALERTS))),
         })
     }
 }
@@ -104,14 +114,22 @@ impl Sink for WebhookSink {
     async fn deliver(&self, alerts: &[Alert]) -> Result<(), SinkError> {
         let mut requests = JoinSet::new();
         for alert in alerts {
+            let id = alert_identity(alert);
+            if lock(&self.delivered).contains(&id) {
+                continue;
+            }
             let permit = Arc::clone(&self.permits)
                 .acquire_owned()
                 .await
                 .expect("the webhook semaphore is never closed");
             let endpoint = Arc::clone(&self.inner);
+            let delivered = Arc::clone(&self.delivered);
             let (body, rule) = (alert.to_json_line(), alert.rule.clone());
             requests.spawn(async move {
                 let result = endpoint.send_with_retry(&body, &rule).await;
+                if result.is_ok() {
+                    lock(&delivered).insert(id);
+                }
                 drop(permit);
                 (rule, result)
             });
@@ -146,6 +164,19 @@ impl Sink for WebhookSink {
             }
         }
     }
+}
+
+/// An alert's identity: its rule, record and rendered text.
+fn alert_identity(alert: &Alert) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (&alert.rule, &alert.record.event_id, &alert.output).hash(&mut hasher);
+    hasher.finish()
+}
+
+fn lock(set: &Mutex<RecentSet<u64>>) -> std::sync::MutexGuard<'_, RecentSet<u64>> {
+    // The set stays consistent even if a holder panicked mid-insert.
+    set.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Endpoint {

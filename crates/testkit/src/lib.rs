@@ -148,5 +148,7 @@ fn http_get_ok(port: u16, path: &str) -> bool {
 }
 
 mod process;
+mod webhook;
 
 pub use process::{Daemon, http_get, metric_value, wait_until};
+pub use webhook::WebhookServer;

@@ -33,6 +33,26 @@ pub fn from_settings(entries: &[Value]) -> Result<Vec<SinkConfig>> {
         .collect()
 }
 
+/// The account the credentials belong to, under which Security Hub
+/// findings are imported. When it cannot be found each finding goes under
+/// its record's account, which suits single-account trails only.
+async fn caller_account(conf: &aws_config::SdkConfig) -> Option<String> {
+    match aws_sdk_sts::Client::new(conf)
+        .get_caller_identity()
+        .send()
+        .await
+    {
+        Ok(identity) => identity.account,
+        Err(e) => {
+            tracing::warn!(
+                error = %aws_sdk_sts::error::DisplayErrorContext(&e),
+                "Cannot find the caller's account; findings go under each record's account."
+            );
+            None
+        }
+    }
+}
+
 /// Builds every sink; AWS clients come from the standard credential chain.
 pub async fn build(configs: &[SinkConfig]) -> Result<Vec<Arc<dyn Sink>>> {
     let needs_aws = configs
@@ -43,6 +63,7 @@ pub async fn build(configs: &[SinkConfig]) -> Result<Vec<Arc<dyn Sink>>> {
         AwsClients {
             securityhub: Some(aws_sdk_securityhub::Client::new(&conf)),
             cloudwatch: Some(aws_sdk_cloudwatchlogs::Client::new(&conf)),
+            account_id: caller_account(&conf).await,
         }
     } else {
         AwsClients::default()

@@ -3,7 +3,7 @@
 
 use std::pin::pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
@@ -182,12 +182,6 @@ async fn process<H: ObjectHandler>(
                 return Verdict::Release;
             }
         };
-        if let Some(lag) = body
-            .last_modified()
-            .and_then(|at| SystemTime::now().duration_since(at).ok())
-        {
-            metrics::histogram!(telemetry::OBJECT_LAG_SECONDS).record(lag.as_secs_f64());
-        }
         match handler.handle(ctx, object, body).await {
             Ok(report) => {
                 debug!(

@@ -106,8 +106,8 @@ pub(crate) fn severity_label(priority: Priority) -> &'static str {
 }
 
 impl Finding {
-    /// Builds the finding for `alert`, imported into `region` under the
-    /// record's account, with every text within its ASFF limit.
+    /// Builds the finding for `alert`, imported into `region` under
+    /// `account`, with every text within its ASFF limit.
     pub(crate) fn from_alert(alert: &Alert, region: &str, account: &str) -> Finding {
         let partition = mapping::partition(region);
         let observed = mapping::timestamp(alert.record.event_time_ns);
@@ -197,14 +197,21 @@ fn resources(alert: &Alert, account: &str, partition: &'static str) -> Vec<Resou
             region: region.clone(),
         })
         .collect();
-    if out.is_empty() {
-        // The account itself, in the form AWS's own findings use.
-        out.push(Resource {
-            kind: "AwsAccount".to_string(),
-            id: format!("AWS::::Account:{account}"),
-            partition,
-            region,
-        });
+    // The record's account, in the form AWS's own findings use: always when
+    // it differs from the import account, else when nothing else names it.
+    let record_account = alert.record.account_id.as_deref().filter(|a| !a.is_empty());
+    let foreign = record_account.is_some_and(|a| a != account);
+    if out.is_empty() || foreign {
+        out.insert(
+            0,
+            Resource {
+                kind: "AwsAccount".to_string(),
+                id: format!("AWS::::Account:{}", record_account.unwrap_or(account)),
+                partition,
+                region,
+            },
+        );
+        out.truncate(MAX_RESOURCES);
     }
     out
 }
@@ -304,6 +311,26 @@ mod tests {
         assert_eq!(json["ProductFields"]["trailwatch/SourceIp"], "203.0.113.7");
         assert_eq!(f.id.len(), 64);
         assert!(f.id.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn a_member_account_record_is_imported_under_the_import_account() {
+        let mut a = alert("Root Account Used", Priority::Critical);
+        a.record.account_id = Some("444455556666".into());
+        a.record.resources = vec![ResourceRef {
+            arn: "arn:aws:s3:::member-bucket".into(),
+            resource_type: Some("AWS::S3::Bucket".into()),
+        }];
+        let json = serde_json::to_value(finding(&a)).unwrap();
+        assert_eq!(json["AwsAccountId"], "123456789012");
+        assert_eq!(
+            json["ProductArn"],
+            "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default"
+        );
+        assert_eq!(json["Resources"][0]["Type"], "AwsAccount");
+        assert_eq!(json["Resources"][0]["Id"], "AWS::::Account:444455556666");
+        assert_eq!(json["Resources"][1]["Id"], "arn:aws:s3:::member-bucket");
+        assert_eq!(json["Resources"].as_array().unwrap().len(), 2);
     }
 
     #[test]

@@ -107,6 +107,24 @@ async fn a_refused_alert_does_not_stop_the_others() {
 }
 
 #[tokio::test]
+async fn a_retried_batch_resends_only_what_was_refused() {
+    let server = ScriptedServer::start(vec![Reply::Status(403)]).await;
+    let alerts: Vec<_> = (0..3)
+        .map(|i| alert("R", &format!("e{i}"), Priority::Error))
+        .collect();
+    let webhook = sink(&server, 1);
+    assert!(webhook.deliver(&alerts).await.is_err());
+    let first_accepted = ids(&server.accepted_bodies());
+    assert_eq!(first_accepted.len(), 2);
+
+    // The same batch again, as after a redelivered message: only the
+    // refused alert is sent, and the receiver now holds each exactly once.
+    webhook.deliver(&alerts).await.unwrap();
+    assert_eq!(server.requests().len(), 4);
+    assert_eq!(ids(&server.accepted_bodies()), ["e0", "e1", "e2"]);
+}
+
+#[tokio::test]
 async fn retries_are_bounded() {
     let server = ScriptedServer::start(vec![Reply::Status(502); 10]).await;
     let err = sink(&server, 1)
