@@ -257,7 +257,12 @@ async fn daemon_alerts_match_scan_and_the_queue_drains() {
 
     let moto = Moto::start();
     let wiring = wire_and_upload(&moto, 30).await;
-    let (mut daemon, port) = start_daemon(&moto, &wiring, &["--shutdown-grace-secs", "5"], &[]);
+    let (mut daemon, port) = start_daemon(
+        &moto,
+        &wiring,
+        &["--shutdown-grace-secs", "5"],
+        &[("TRAILWATCH_DEAD_LETTER_QUEUE_URL", &wiring.dlq_url)],
+    );
 
     let expected_lines: usize = expected.values().sum();
     let delivered = wait_until(Duration::from_secs(60), || {
@@ -295,6 +300,7 @@ async fn daemon_alerts_match_scan_and_the_queue_drains() {
         Some(394.0),
         "{metrics}"
     );
+    assert_dashboards_query_exported_metrics(&metrics);
     assert_eq!(http_get(port, "/healthz").map(|r| r.0), Some(200));
     assert_eq!(http_get(port, "/readyz").map(|r| r.0), Some(200));
 
@@ -304,6 +310,51 @@ async fn daemon_alerts_match_scan_and_the_queue_drains() {
         status.is_some_and(|s| s.success()),
         "exit after SIGTERM: {status:?}; stderr:\n{}",
         daemon.stderr()
+    );
+}
+
+/// Every `trailwatch_*` metric the Grafana dashboard and the Prometheus
+/// alerts query exists in a real scrape.
+fn assert_dashboards_query_exported_metrics(scrape: &str) {
+    let root = trailwatch_testkit::workspace_root().join("deploy");
+    let dashboard =
+        std::fs::read_to_string(root.join("grafana/trailwatch-dashboard.json")).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&dashboard).expect("dashboard is JSON");
+    assert!(parsed["panels"].as_array().is_some_and(|p| !p.is_empty()));
+    let alerts = std::fs::read_to_string(root.join("prometheus/trailwatch-alerts.yaml")).unwrap();
+    let exported: std::collections::BTreeSet<&str> = scrape
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    let mut queried = std::collections::BTreeSet::new();
+    for text in [&dashboard, &alerts] {
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("trailwatch_") {
+            let name: String = rest[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            rest = &rest[at + name.len()..];
+            queried.insert(name);
+        }
+    }
+    assert!(queried.len() >= 15, "{queried:?}");
+    let missing: Vec<&String> = queried
+        .iter()
+        .filter(|name| {
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .unwrap_or(name);
+            !exported.contains(name.as_str())
+                && !exported.contains(format!("{base}_bucket").as_str())
+                && !exported.contains(base)
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "queried but not exported: {missing:?}\n{scrape}"
     );
 }
 

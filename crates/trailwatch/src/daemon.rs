@@ -77,14 +77,18 @@ pub async fn run(args: RunArgs, log_format: Option<LogFormat>) -> Result<ExitCod
         enabled = ruleset.enabled_count(),
         "Rules loaded."
     );
+    let sink_configs = sinks::from_settings(&settings.sinks)?;
+    let built = sinks::build(&sink_configs).await?;
+    let sink_names: Vec<&str> = sink_configs.iter().map(|c| c.spec.name()).collect();
+    let enabled = ruleset.rules().iter().filter(|r| r.enabled);
+    m::register_series(
+        enabled.map(|r| (r.name.as_str(), r.priority.as_str())),
+        &sink_names,
+    );
     let evaluator = Evaluator::new(Arc::new(ruleset), settings.rule_matching, &hostname);
     let shared: SharedEvaluator = Arc::new(RwLock::new(Arc::new(evaluator)));
 
-    let sink_configs = sinks::from_settings(&settings.sinks)?;
-    let fanout = Arc::new(Fanout::new(
-        sinks::build(&sink_configs).await?,
-        SINK_CHANNEL_CAPACITY,
-    ));
+    let fanout = Arc::new(Fanout::new(built, SINK_CHANNEL_CAPACITY));
 
     let conf = load_aws_config().await;
     let consumer = Consumer::new(
