@@ -348,3 +348,45 @@ fn upstream_falco_rules_scan_the_shared_logs() {
         );
     }
 }
+
+#[test]
+fn rule_matching_first_reproduces_falcos_default() {
+    let login = serde_json::json!({"Records": [{
+        "eventVersion": "1.08", "eventTime": "2026-03-01T12:00:00Z", "eventSource": "signin.amazonaws.com",
+        "eventName": "ConsoleLogin", "awsRegion": "us-east-1", "sourceIPAddress": "192.0.2.1",
+        "userIdentity": {"type": "Root", "principalId": "111122223333", "arn": "arn:aws:iam::111122223333:root",
+                         "accountId": "111122223333"},
+        "responseElements": {"ConsoleLogin": "Success"},
+        "additionalEventData": {"MFAUsed": "No"}, "eventID": "root-login", "eventType": "AwsConsoleSignIn",
+        "recipientAccountId": "111122223333"
+    }]});
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("login.json");
+    std::fs::write(&path, login.to_string()).unwrap();
+    let upstream = trailwatch_testkit::shared_dir().join("compat/falco/aws_cloudtrail_rules.yaml");
+    let rules_of = |matching: &str| -> Vec<String> {
+        let output = run(&[
+            "scan",
+            "--no-default-rules",
+            "--rules",
+            upstream.to_str().unwrap(),
+            "--rule-matching",
+            matching,
+            path.to_str().unwrap(),
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        alerts(&output.stdout)
+            .iter()
+            .map(|a| a["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The root-specific rule comes later in the file, so first-match hides it.
+    assert_eq!(rules_of("first"), ["Console Login Without MFA"]);
+    assert_eq!(
+        rules_of("all"),
+        [
+            "Console Login Without MFA",
+            "Console Root Login Without MFA"
+        ]
+    );
+}
