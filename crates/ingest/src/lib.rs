@@ -15,7 +15,7 @@
 //! magic bytes and yields each element of the top-level `Records` array as
 //! its exact JSON text, without holding the whole object in memory.
 //!
-//! Metric names are those of the project's contract; see [`telemetry`].
+//! Metric names are listed in docs/metrics.md; see [`telemetry`].
 
 mod consumer;
 mod error;

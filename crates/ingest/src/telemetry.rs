@@ -1,6 +1,6 @@
 //! Metric names and label values used by the ingest side.
 //!
-//! The names are the project-wide contract (every crate uses them verbatim);
+//! The names are those of docs/metrics.md (every crate uses them verbatim);
 //! keeping them in one place makes a typo a compile error rather than a
 //! silently empty dashboard. Label values come from small closed sets, never
 //! from keys, ARNs or message ids.

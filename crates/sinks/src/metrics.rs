@@ -1,4 +1,4 @@
-//! The sink metrics, named as the workspace's metric contract says.
+//! The sink metrics; every name is listed in docs/metrics.md.
 //!
 //! A "send" is one request to the backend: one webhook POST, one
 //! `BatchImportFindings`, one `PutLogEvents`, or one write-and-flush of JSON

@@ -1,4 +1,4 @@
-//! The sinks emit the metric names and labels of the workspace contract.
+//! The sinks emit the metric names and labels listed in docs/metrics.md.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
