@@ -17,7 +17,8 @@ use trailwatch_testkit::{
     Daemon, Moto, WebhookServer, free_port, http_get, metric_value, wait_until,
 };
 
-use support::{alerts, rule_event_counts, run, shared_data, trailwatch};
+use support::{run, trailwatch};
+use trailwatch_testkit::{alerts, rule_event_counts, shared_data};
 
 const LOG: &str = "invictus-ir-aws_dataset/218007301253_CloudTrail_us-east-1_20230710T1200Z_iLj9fb7yyUG9X4Bf.json.gz";
 const KEY: &str = "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/218007301253_CloudTrail_us-east-1_20230710T1200Z_iLj9fb7yyUG9X4Bf.json.gz";

@@ -7,7 +7,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use support::{alerts, rule_event_counts, run, shared_data, trailwatch};
+use support::{run, trailwatch};
+use trailwatch_testkit::{alerts, rule_event_counts, shared_data};
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -4,6 +4,7 @@
 //! free port and stops it on drop. It stands in for S3, SNS, SQS, Security
 //! Hub and CloudWatch Logs; nothing here talks to any other address.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -145,6 +146,33 @@ fn http_get_ok(port: u16, path: &str) -> bool {
     }
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..10] == b"2"
+}
+
+/// The real CloudTrail data beside the checkout.
+pub fn shared_data(rel: &str) -> PathBuf {
+    shared_dir().join("data/cloudtrail").join(rel)
+}
+
+/// Parses each stdout line as a JSON alert.
+pub fn alerts(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// (rule, eventID) of every alert, counted.
+pub fn rule_event_counts(alerts: &[serde_json::Value]) -> BTreeMap<(String, String), usize> {
+    let mut counts = BTreeMap::new();
+    for alert in alerts {
+        let rule = alert["rule"].as_str().unwrap_or_default().to_string();
+        let id = alert["output_fields"]["ct.id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        *counts.entry((rule, id)).or_insert(0) += 1;
+    }
+    counts
 }
 
 mod process;
