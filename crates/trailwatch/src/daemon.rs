@@ -140,11 +140,14 @@ pub async fn run(args: RunArgs, log_format: Option<LogFormat>) -> Result<ExitCod
     tracing::info!(queue = %settings.queue_url.as_deref().unwrap_or_default(), "Polling.");
     let outcome = consumer.run(handler, shutdown.clone()).await;
     shutdown.cancel();
-    if let Ok(fanout) = Arc::try_unwrap(fanout) {
-        fanout.shutdown().await;
-    }
+    // The endpoint's readiness probe holds the last other reference to the
+    // fan-out, so it stops first; then the sinks drain and stop.
     server_stop.cancel();
     let _ = server.await;
+    match Arc::try_unwrap(fanout) {
+        Ok(fanout) => fanout.shutdown().await,
+        Err(_) => tracing::warn!("Sinks still referenced at exit; not drained."),
+    }
     outcome.context("the consumer stopped")?;
     tracing::info!("Stopped.");
     Ok(ExitCode::SUCCESS)
