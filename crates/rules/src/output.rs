@@ -52,7 +52,9 @@ pub(crate) fn parse(text: &str) -> Result<Template, String> {
             _ => Some(
                 rest[..digits]
                     .parse()
-                    .map_err(|_| "invalid field width".to_owned())?,
+                    .ok()
+                    .filter(|w| *w <= MAX_WIDTH)
+                    .ok_or_else(|| format!("invalid field width: at most {MAX_WIDTH}"))?,
             ),
         };
         rest = &rest[digits..];
@@ -139,6 +141,10 @@ pub(crate) fn to_json(value: Option<&Value<'_>>) -> Json {
     }
 }
 
+/// The widest `%<N>field` accepted: wide enough for any column layout, small
+/// enough that one placeholder cannot make every alert megabytes long.
+const MAX_WIDTH: usize = 4096;
+
 impl Template {
     /// Renders the text and records each placeholder's typed value.
     pub(crate) fn render(&self, ev: &Event, fields: &mut Map<String, Json>) -> String {
@@ -155,8 +161,10 @@ impl Template {
                     let text = to_text(value.as_ref());
                     match width {
                         Some(w) => {
-                            let cut: String = text.chars().take(*w).collect();
-                            out.push_str(&format!("{cut:<w$}"));
+                            let kept = text.chars().take(*w);
+                            let shown = kept.clone().count();
+                            out.extend(kept);
+                            out.extend(std::iter::repeat_n(' ', w - shown));
                         }
                         None => out.push_str(&text),
                     }

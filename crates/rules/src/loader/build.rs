@@ -32,13 +32,37 @@ impl Reporter<'_> {
     }
 }
 
+/// The most comparisons and operators a condition may hold once its macros
+/// are expanded. Macros that each use the previous one twice double in size
+/// at every step, so without a bound a rules file of a few lines could take
+/// all the memory of the daemon; real conditions stay in the hundreds.
+const MAX_EXPANDED_NODES: usize = 100_000;
+
+/// The longest condition text after list expansion, for the same reason.
+const MAX_EXPANDED_CONDITION_BYTES: usize = 1 << 20;
+
 /// Macros with their own macro references expanded, in definition order.
 /// A `None` tree marks a macro that failed (its error is already reported).
 #[derive(Default)]
 struct Macros {
     names: Vec<String>,
     trees: Vec<Option<Expr>>,
+    /// Node count of each expanded tree (0 for a failed macro).
+    sizes: Vec<usize>,
     used: Vec<bool>,
+}
+
+/// Node count of `expr` once macros are expanded, from the sizes of the
+/// macros' own expanded trees, computed without building the tree.
+fn expanded_size(expr: &Expr, size_of: &dyn Fn(&str) -> usize) -> usize {
+    match expr {
+        Expr::And(children) | Expr::Or(children) => children.iter().fold(1, |total, c| {
+            total.saturating_add(expanded_size(c, size_of))
+        }),
+        Expr::Not(child) => expanded_size(child, size_of).saturating_add(1),
+        Expr::Macro { name, .. } => size_of(name),
+        Expr::Check(_) => 1,
+    }
 }
 
 /// Parses a condition after list expansion, reporting syntax errors.
@@ -49,7 +73,17 @@ fn parse(
     at: Origin,
     rep: &mut Reporter<'_>,
 ) -> Option<Expr> {
-    let expanded = lists::expand(text, &mut state.lists);
+    let expanded = match lists::expand(text, &mut state.lists, MAX_EXPANDED_CONDITION_BYTES) {
+        Ok(expanded) => expanded,
+        Err(length) => {
+            let message = format!(
+                "{what}: condition would be {length} bytes after list expansion, over the \
+                 limit of {MAX_EXPANDED_CONDITION_BYTES}"
+            );
+            rep.error(at, message);
+            return None;
+        }
+    };
     match parser::parse(&expanded) {
         Ok(expr) => Some(expr),
         Err(e) => {
@@ -64,11 +98,40 @@ fn parse(
 }
 
 impl Macros {
+    fn mark_used(&mut self, expr: &Expr) {
+        match expr {
+            Expr::And(children) | Expr::Or(children) => {
+                children.iter().for_each(|c| self.mark_used(c));
+            }
+            Expr::Not(child) => self.mark_used(child),
+            Expr::Macro { name, .. } => {
+                if let Some(i) = self.names.iter().position(|n| n == name) {
+                    self.used[i] = true;
+                }
+            }
+            Expr::Check(_) => {}
+        }
+    }
+
     /// Expands macro references in `expr` using the macros defined so far.
     ///
     /// `Err(None)` means a referenced macro had failed already, so there is
     /// nothing new to report.
     fn expand(&mut self, expr: &Expr) -> Result<Expr, Option<String>> {
+        let size_of = |name: &str| {
+            let i = self.names.iter().position(|n| n == name);
+            i.map_or(1, |i| self.sizes[i])
+        };
+        let size = expanded_size(expr, &size_of);
+        if size > MAX_EXPANDED_NODES {
+            // The references are real even though the expansion is refused;
+            // an "unused macro" warning would mislead.
+            self.mark_used(expr);
+            return Err(Some(format!(
+                "condition has {size} nodes once its macros are expanded, over the limit of \
+                 {MAX_EXPANDED_NODES}"
+            )));
+        }
         let mut failed = false;
         let (names, trees, used) = (&self.names, &self.trees, &mut self.used);
         let mut lookup = |name: &str| {
@@ -109,8 +172,10 @@ pub(super) fn build(
             }
             Some(Err(None)) | None => None,
         };
+        let size = tree.as_ref().map_or(0, |t| expanded_size(t, &|_| 1));
         macros.names.push(name);
         macros.trees.push(tree);
+        macros.sizes.push(size);
         macros.used.push(false);
     }
 

@@ -121,6 +121,11 @@ fn append_text(to: &mut String, more: &str) {
     to.push_str(more);
 }
 
+/// The most items a list may hold after flattening the lists it names:
+/// lists of lists double at each step, and an unbounded list would let a few
+/// lines of YAML exhaust memory. Real lists hold at most a few thousand.
+const MAX_LIST_ITEMS: usize = 100_000;
+
 impl State {
     fn flatten(&mut self, items: &[String]) -> Vec<String> {
         let mut out = Vec::new();
@@ -160,6 +165,19 @@ impl State {
             ctx.deprecated(item.pos, "The 'append' key");
         }
         let flat = self.flatten(&items.value);
+        let total = flat.len()
+            + existing
+                .filter(|_| modifies)
+                .map_or(0, |i| self.lists[i].items.len());
+        if total > MAX_LIST_ITEMS {
+            let message = format!(
+                "List '{}' has {total} items once the lists it names are expanded, over the \
+                 limit of {MAX_LIST_ITEMS}",
+                item.name
+            );
+            ctx.error(item.pos, message);
+            return;
+        }
         match (existing, modifies) {
             (None, true) => {
                 let key = if item.append { "append" } else { "override" };
