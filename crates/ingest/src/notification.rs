@@ -86,6 +86,10 @@ impl ObjectRef {
 /// left on the queue so that its redrive policy moves it to the dead-letter
 /// queue.
 pub fn parse_body(body: &str) -> Result<Notification, NotificationError> {
+    // With raw message delivery the validation message arrives bare, as text.
+    if body.trim() == CLOUDTRAIL_VALIDATION_MESSAGE {
+        return Ok(Notification::ValidationMessage);
+    }
     let value: Value = serde_json::from_str(body).map_err(NotificationError::NotJson)?;
     let Value::Object(fields) = value else {
         return Err(NotificationError::UnknownShape);

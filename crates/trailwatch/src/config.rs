@@ -59,7 +59,7 @@ impl Default for Settings {
             rules: Vec::new(),
             default_rules: true,
             rule_matching: RuleMatching::All,
-            sinks: Vec::new(),
+            sinks: vec![Value::from("stdout")],
             metrics_addr: SocketAddr::from(([0, 0, 0, 0], 9090)),
             log_format: LogFormat::Json,
         }
@@ -89,10 +89,42 @@ impl Settings {
         overlay(&mut layered, from_env);
         overlay(&mut layered, from_flags(args)?);
         let bad_key = first_invalid_key(&layered);
-        serde_json::from_value(Value::Object(layered)).with_context(|| match bad_key {
-            Some(key) => format!("invalid setting {key}"),
-            None => "invalid settings".to_string(),
-        })
+        let settings: Settings =
+            serde_json::from_value(Value::Object(layered)).with_context(|| match bad_key {
+                Some(key) => format!("invalid setting {key}"),
+                None => "invalid settings".to_string(),
+            })?;
+        settings.check_ranges()?;
+        Ok(settings)
+    }
+
+    /// Rejects values that parse but cannot work.
+    fn check_ranges(&self) -> Result<()> {
+        // SQS accepts visibility timeouts up to 12 hours.
+        const MAX_VISIBILITY_SECS: u64 = 43_200;
+        if self.max_in_flight == 0 {
+            bail!("invalid setting max_in_flight: must be at least 1");
+        }
+        if !(1..=MAX_VISIBILITY_SECS).contains(&self.visibility_timeout_secs) {
+            bail!("invalid setting visibility_timeout_secs: must be 1 to {MAX_VISIBILITY_SECS}");
+        }
+        if self.shutdown_grace_secs > MAX_VISIBILITY_SECS {
+            bail!("invalid setting shutdown_grace_secs: must be at most {MAX_VISIBILITY_SECS}");
+        }
+        // A CloudTrail record of several hundred KB is normal; below 64 KiB
+        // ordinary records would be refused.
+        if self.max_record_bytes < 64 << 10 {
+            bail!("invalid setting max_record_bytes: must be at least 65536");
+        }
+        if self.max_object_bytes < self.max_record_bytes as u64 {
+            bail!("invalid setting max_object_bytes: must be at least max_record_bytes");
+        }
+        if let Some(url) = &self.queue_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            bail!("invalid setting queue_url: {url:?} is not an http(s) URL");
+        }
+        Ok(())
     }
 
     /// The settings as YAML-like text for `config check`, with webhook
@@ -147,7 +179,14 @@ fn from_env(
     for key in known.keys() {
         let var = format!("{ENV_PREFIX}{}", key.to_ascii_uppercase());
         let Some(raw) = env.get(&var) else { continue };
-        let value = if LIST_KEYS.contains(&key.as_str()) {
+        let value = if key == "sinks" {
+            Value::Array(
+                split_sink_specs(raw)
+                    .into_iter()
+                    .map(Value::String)
+                    .collect(),
+            )
+        } else if LIST_KEYS.contains(&key.as_str()) {
             Value::Array(
                 raw.split(',')
                     .map(str::trim)
@@ -161,6 +200,29 @@ fn from_env(
         out.insert(key.clone(), value);
     }
     Ok(out)
+}
+
+/// Splits a comma-separated list of sink specs; a comma inside a spec (in
+/// a webhook URL's query, say) stays there, since only a piece that starts
+/// with a sink type begins a new spec.
+fn split_sink_specs(raw: &str) -> Vec<String> {
+    const STARTS: [&str; 5] = ["stdout", "file:", "webhook:", "securityhub", "cloudwatch:"];
+    let mut specs: Vec<String> = Vec::new();
+    for piece in raw.split(',') {
+        let trimmed = piece.trim();
+        let starts_spec = STARTS
+            .iter()
+            .any(|s| trimmed.to_ascii_lowercase().starts_with(s));
+        match specs.last_mut() {
+            Some(last) if !starts_spec => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ if trimmed.is_empty() => {}
+            _ => specs.push(trimmed.to_string()),
+        }
+    }
+    specs
 }
 
 fn scalar(raw: &str) -> Value {
@@ -302,6 +364,52 @@ mod tests {
                 Value::from("webhook:http://127.0.0.1:1/x")
             ]
         );
+    }
+
+    #[test]
+    fn commas_inside_a_sink_spec_stay_in_it() {
+        let vars = env(&[(
+            "TRAILWATCH_SINKS",
+            "webhook:http://127.0.0.1:1/a?x=1,2, file:/tmp/a,b.json,stdout",
+        )]);
+        let s = Settings::resolve(&RunArgs::default(), &vars).unwrap();
+        let expected = [
+            "webhook:http://127.0.0.1:1/a?x=1,2",
+            "file:/tmp/a,b.json",
+            "stdout",
+        ];
+        assert_eq!(s.sinks, expected.map(Value::from));
+    }
+
+    #[test]
+    fn values_that_cannot_work_are_rejected() {
+        for (var, value, setting) in [
+            ("TRAILWATCH_MAX_IN_FLIGHT", "0", "max_in_flight"),
+            (
+                "TRAILWATCH_VISIBILITY_TIMEOUT_SECS",
+                "0",
+                "visibility_timeout_secs",
+            ),
+            (
+                "TRAILWATCH_VISIBILITY_TIMEOUT_SECS",
+                "43201",
+                "visibility_timeout_secs",
+            ),
+            (
+                "TRAILWATCH_SHUTDOWN_GRACE_SECS",
+                "999999999",
+                "shutdown_grace_secs",
+            ),
+            ("TRAILWATCH_MAX_RECORD_BYTES", "0", "max_record_bytes"),
+            ("TRAILWATCH_MAX_OBJECT_BYTES", "1000", "max_object_bytes"),
+            ("TRAILWATCH_QUEUE_URL", "not a url", "queue_url"),
+        ] {
+            let err = Settings::resolve(&RunArgs::default(), &env(&[(var, value)])).unwrap_err();
+            assert!(
+                format!("{err:#}").contains(setting),
+                "{var}={value}: {err:#}"
+            );
+        }
     }
 
     #[test]

@@ -91,11 +91,9 @@ pub async fn run(args: RunArgs, log_format: Option<LogFormat>) -> Result<ExitCod
     let fanout = Arc::new(Fanout::new(built, SINK_CHANNEL_CAPACITY));
 
     let conf = load_aws_config().await;
-    let consumer = Consumer::new(
-        aws_sdk_sqs::Client::new(&conf),
-        s3_client(&conf),
-        consumer_config(&settings, queue_url),
-    );
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let queue_seen = queue_answers(&sqs, &queue_url).await;
+    let consumer = Consumer::new(sqs, s3_client(&conf), consumer_config(&settings, queue_url));
     let status = consumer.status();
 
     let shutdown = CancellationToken::new();
@@ -103,10 +101,13 @@ pub async fn run(args: RunArgs, log_format: Option<LogFormat>) -> Result<ExitCod
     let readiness: http::ReadinessProbe = {
         let fanout = Arc::clone(&fanout);
         Arc::new(move || {
-            let mut checks = vec![
-                ("rules".to_string(), true),
-                ("queue".to_string(), status.queue_reachable()),
-            ];
+            // Until the first long poll returns, the check made at start
+            // stands for the queue.
+            let queue_ok = match status.last_receive() {
+                Some(_) => status.queue_reachable(),
+                None => queue_seen,
+            };
+            let mut checks = vec![("rules".to_string(), true), ("queue".to_string(), queue_ok)];
             checks.extend(
                 fanout
                     .health()
@@ -151,6 +152,28 @@ pub async fn run(args: RunArgs, log_format: Option<LogFormat>) -> Result<ExitCod
     outcome.context("the consumer stopped")?;
     tracing::info!("Stopped.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Asks the queue for its attributes once, so that readiness is known from
+/// the start and a wrong URL or missing permission is logged at once.
+async fn queue_answers(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> bool {
+    let asked = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await;
+    match asked {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(
+                queue = queue_url,
+                error = %aws_sdk_sqs::error::DisplayErrorContext(&e),
+                "The queue does not answer; polling will keep trying."
+            );
+            false
+        }
+    }
 }
 
 fn consumer_config(settings: &Settings, queue_url: String) -> ConsumerConfig {

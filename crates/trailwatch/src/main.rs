@@ -24,6 +24,9 @@ use trailwatch_rules::{LoadResult, RuleSet, Severity};
 
 use crate::cli::{Cli, Command, ConfigCommand, LogFormat};
 
+/// How long blocking work may run on after the command finished.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -36,13 +39,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    let code = match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // A blocking reader still busy with an object whose message was already
+    // released must not hold the exit back; its work is redone elsewhere.
+    runtime.shutdown_timeout(EXIT_GRACE);
+    code
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -54,7 +61,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run(args) => daemon::run(*args, cli.log_format).await,
         Command::Rules(command) => rules_cmd::run(command),
-        Command::Fields(args) => Ok(rules_cmd::fields(&args)),
+        Command::Fields(args) => rules_cmd::fields(&args),
         Command::Config(ConfigCommand::Check(args)) => daemon::check_config(&args),
     }
 }

@@ -1,5 +1,6 @@
 //! `trailwatch rules ...` and `trailwatch fields`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,28 +30,26 @@ pub fn run(command: RulesCommand) -> Result<ExitCode> {
             let Some(ruleset) = report_diagnostics(load_rules_from_args(&rules)) else {
                 return Ok(ExitCode::FAILURE);
             };
-            for rule in ruleset.rules() {
+            let lines = ruleset.rules().iter().map(|rule| {
                 if json {
-                    let line = json!({
+                    json!({
                         "name": rule.name,
                         "priority": rule.priority.as_str(),
                         "source": rule.source,
                         "enabled": rule.enabled,
                         "tags": rule.tags,
-                    });
-                    println!("{line}");
+                    })
+                    .to_string()
                 } else {
-                    println!(
-                        "{}\t{}\t{}\t{}\t{}",
-                        rule.name,
-                        rule.priority.as_str(),
-                        rule.source,
-                        if rule.enabled { "enabled" } else { "disabled" },
-                        rule.tags.join(",")
-                    );
+                    let state = if rule.enabled { "enabled" } else { "disabled" };
+                    let (priority, tags) = (rule.priority.as_str(), rule.tags.join(","));
+                    format!(
+                        "{}\t{priority}\t{}\t{state}\t{tags}",
+                        rule.name, rule.source
+                    )
                 }
-            }
-            Ok(ExitCode::SUCCESS)
+            });
+            print_lines(lines)
         }
         RulesCommand::Test { rules, paths } => {
             let Some(ruleset) = report_diagnostics(load_rules_from_args(&rules)) else {
@@ -80,24 +79,38 @@ pub fn run(command: RulesCommand) -> Result<ExitCode> {
 }
 
 /// Prints the supported fields.
-pub fn fields(args: &FieldsArgs) -> ExitCode {
-    for field in all_fields() {
+pub fn fields(args: &FieldsArgs) -> Result<ExitCode> {
+    let lines = all_fields().iter().map(|field| {
         let ty = match (field.ty, field.is_list) {
             (FieldType::String, false) => "string",
             (FieldType::String, true) => "list",
             (FieldType::U64, _) => "uint64",
         };
         if args.json {
-            let line = json!({
+            json!({
                 "name": field.name,
                 "type": ty,
                 "hidden": field.hidden,
                 "description": field.description,
-            });
-            println!("{line}");
+            })
+            .to_string()
         } else {
-            println!("{:<40} {:<7} {}", field.name, ty, field.description);
+            format!("{:<40} {ty:<7} {}", field.name, field.description)
+        }
+    });
+    print_lines(lines)
+}
+
+/// Writes lines to stdout; a reader that went away (`| head`) ends the
+/// listing quietly instead of failing.
+fn print_lines(lines: impl Iterator<Item = String>) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        match writeln!(out, "{line}") {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+            Err(e) => return Err(e.into()),
         }
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

@@ -149,6 +149,11 @@ fn test_events_and_validation_messages_are_recognised() {
         parse_body(&sns("CloudTrail validation message.")).unwrap(),
         Notification::ValidationMessage
     );
+    // Raw message delivery: the text alone, not JSON.
+    assert_eq!(
+        parse_body("CloudTrail validation message.").unwrap(),
+        Notification::ValidationMessage
+    );
 }
 
 #[test]
