@@ -6,14 +6,18 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let rules_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
+    // Read at run time: the build script's own compile-time value would go
+    // stale if the checkout moved.
+    let manifest_dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let rules_dir = Path::new(&manifest_dir).join("../../rules");
     println!("cargo:rerun-if-changed={}", rules_dir.display());
 
-    let mut files: Vec<PathBuf> = fs::read_dir(&rules_dir)
-        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+    let entries = fs::read_dir(&rules_dir)
+        .unwrap_or_else(|e| panic!("cannot read the default rules in {}: {e}", rules_dir.display()));
+    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.retain(|p| is_rules_file(p));
     files.sort();
+    assert!(!files.is_empty(), "no default rules files in {}", rules_dir.display());
 
     let mut code = String::from("/// The bundled default ruleset: (file name, contents).\n");
     code.push_str("pub static DEFAULT_RULES: &[(&str, &str)] = &[\n");
