@@ -12,12 +12,20 @@ fn main() {
     let rules_dir = Path::new(&manifest_dir).join("../../rules");
     println!("cargo:rerun-if-changed={}", rules_dir.display());
 
-    let entries = fs::read_dir(&rules_dir)
-        .unwrap_or_else(|e| panic!("cannot read the default rules in {}: {e}", rules_dir.display()));
+    let entries = fs::read_dir(&rules_dir).unwrap_or_else(|e| {
+        panic!(
+            "cannot read the default rules in {}: {e}",
+            rules_dir.display()
+        )
+    });
     let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.retain(|p| is_rules_file(p));
     files.sort();
-    assert!(!files.is_empty(), "no default rules files in {}", rules_dir.display());
+    assert!(
+        !files.is_empty(),
+        "no default rules files in {}",
+        rules_dir.display()
+    );
 
     let mut code = String::from("/// The bundled default ruleset: (file name, contents).\n");
     code.push_str("pub static DEFAULT_RULES: &[(&str, &str)] = &[\n");
