@@ -155,7 +155,8 @@ def second_condition(rng, n):
     """One more condition, rarely true for the benchmark records."""
     kind = n % 6
     if kind == 0:
-        return f"ct.srcip = 192.0.2.{rng.randrange(1, 255)}"
+        # RFC 2544 benchmarking addresses: never a caller in the object.
+        return f"ct.srcip = 198.18.0.{rng.randrange(1, 255)}"
     if kind == 1:
         return f"ct.user = svc-user-{n}"
     if kind == 2:

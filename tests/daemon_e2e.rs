@@ -615,7 +615,13 @@ async fn sigterm_during_delivery_releases_the_message_and_exits_cleanly() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(visible, 1, "{}", first.stderr());
+    let left = messages_left(&wiring.sqs, &wiring.queue_url).await;
+    assert_eq!(
+        visible,
+        1,
+        "visible of {left} messages; stderr:\n{}",
+        first.stderr()
+    );
 
     hook.respond_with(200);
     let (mut second, _) = start_daemon(&moto, &wiring, &["--sink", &sink], &[]);

@@ -60,7 +60,15 @@ pub(crate) struct Accessor {
     /// Type of the value after the transformers.
     pub ty: FieldType,
     pub is_list: bool,
+    /// Where an event's value of this accessor is kept while the event is
+    /// evaluated (see `eval::Memo`); every accessor of a rule set that reads
+    /// the same field the same way shares a slot. Conditions get theirs when
+    /// the rule set is built; [`NO_SLOT`] until then, and in outputs.
+    pub slot: usize,
 }
+
+/// The slot of an accessor whose values are not kept.
+pub(crate) const NO_SLOT: usize = usize::MAX;
 
 /// One compiled comparison.
 #[derive(Debug)]
@@ -136,6 +144,33 @@ pub(crate) fn compile(expr: &Expr) -> Result<Node, CompileError> {
     })
 }
 
+impl Node {
+    /// Calls `f` with every accessor of the expression, right sides of
+    /// field comparisons included.
+    pub(crate) fn for_each_accessor(&mut self, f: &mut impl FnMut(&mut Accessor)) {
+        match self {
+            Node::And(children) | Node::Or(children) => {
+                children.iter_mut().for_each(|c| c.for_each_accessor(f));
+            }
+            Node::Not(child) => child.for_each_accessor(f),
+            Node::Check(test) => {
+                f(&mut test.lhs);
+                if let TestKind::Field { rhs, .. } = &mut test.kind {
+                    f(rhs);
+                }
+            }
+        }
+    }
+}
+
+impl Accessor {
+    /// What makes two accessors read the same value: the field as written
+    /// and the transformers.
+    pub(crate) fn memo_key(&self) -> String {
+        format!("{}{:?}", self.field.display_name(), self.transforms)
+    }
+}
+
 /// Resolves a field (and its transformers) and works out its value type.
 pub(crate) fn accessor(operand: &Operand) -> Result<Accessor, CompileError> {
     match operand {
@@ -147,6 +182,7 @@ pub(crate) fn accessor(operand: &Operand) -> Result<Accessor, CompileError> {
                 transforms: Vec::new(),
                 ty: info.ty,
                 is_list: info.is_list,
+                slot: NO_SLOT,
             })
         }
         Operand::Transform { kind, inner } => {

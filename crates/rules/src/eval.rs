@@ -3,6 +3,9 @@
 //! A field that is absent makes every comparison on it false, `!=`
 //! included; only `not` turns that into true. String values are compared as
 //! C strings, up to their first NUL byte, as libsinsp does.
+//!
+//! Rules of one set often read the same fields (`ct.name`, `ct.user`, ...),
+//! so each value is extracted once per event and kept in a [`Memo`].
 
 use std::borrow::Cow;
 
@@ -14,21 +17,83 @@ use crate::compile::{Accessor, Node, Test, TestKind};
 use crate::event::Event;
 use crate::fields::Value;
 
+/// The values read from one event so far, by accessor slot.
+pub(crate) struct Memo<'e> {
+    /// `None` until the slot is read; then the value, or `None` if absent.
+    values: Vec<Option<Option<Value<'e>>>>,
+    slots: usize,
+}
+
+impl<'e> Memo<'e> {
+    /// An empty memo for accessors with slots below `slots`. Nothing is
+    /// allocated until a value is kept.
+    pub(crate) fn new(slots: usize) -> Self {
+        Memo {
+            values: Vec::new(),
+            slots,
+        }
+    }
+
+    /// Reads the accessor's value into its slot, if it is not there yet.
+    /// Returns the slot, or `None` when the accessor has none.
+    fn fill(&mut self, acc: &Accessor, ev: &'e Event) -> Option<usize> {
+        if acc.slot >= self.slots {
+            return None;
+        }
+        if self.values.is_empty() {
+            self.values.resize(self.slots, None);
+        }
+        let slot = &mut self.values[acc.slot];
+        if slot.is_none() {
+            *slot = Some(acc.value(ev));
+        }
+        Some(acc.slot)
+    }
+
+    /// The accessor's value, read at most once per event.
+    fn value(&mut self, acc: &Accessor, ev: &'e Event) -> Option<Cow<'_, Value<'e>>> {
+        match self.fill(acc, ev) {
+            Some(slot) => self.values[slot].as_ref()?.as_ref().map(Cow::Borrowed),
+            None => acc.value(ev).map(Cow::Owned),
+        }
+    }
+}
+
 impl Node {
     /// Whether the event satisfies this expression.
-    pub(crate) fn matches(&self, ev: &Event) -> bool {
+    pub(crate) fn matches<'e>(&self, ev: &'e Event, memo: &mut Memo<'e>) -> bool {
         match self {
-            Node::And(children) => children.iter().all(|c| c.matches(ev)),
-            Node::Or(children) => children.iter().any(|c| c.matches(ev)),
-            Node::Not(child) => !child.matches(ev),
-            Node::Check(test) => test.matches(ev),
+            Node::And(children) => children.iter().all(|c| c.matches(ev, memo)),
+            Node::Or(children) => children.iter().any(|c| c.matches(ev, memo)),
+            Node::Not(child) => !child.matches(ev, memo),
+            Node::Check(test) => test.matches(ev, memo),
+        }
+    }
+
+    /// Like [`Node::matches`], but takes child `skip` of a top-level `and`
+    /// as true without evaluating it.
+    pub(crate) fn matches_except<'e>(
+        &self,
+        skip: usize,
+        ev: &'e Event,
+        memo: &mut Memo<'e>,
+    ) -> bool {
+        match self {
+            Node::And(children) => children
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == skip || c.matches(ev, memo)),
+            _ => self.matches(ev, memo),
         }
     }
 }
 
 /// The part of a string a C comparison sees.
-fn c_str(s: &str) -> &str {
-    s.split('\0').next().unwrap_or(s)
+pub(crate) fn c_str(s: &str) -> &str {
+    match memchr::memchr(0, s.as_bytes()) {
+        Some(nul) => &s[..nul],
+        None => s,
+    }
 }
 
 impl Accessor {
@@ -94,11 +159,19 @@ fn compare_u64(op: Op, a: u64, b: u64) -> bool {
 }
 
 impl Test {
-    fn matches(&self, ev: &Event) -> bool {
-        let Some(value) = self.lhs.value(ev) else {
+    fn matches<'e>(&self, ev: &'e Event, memo: &mut Memo<'e>) -> bool {
+        if let TestKind::Field { op, rhs } = &self.kind {
+            let lhs = memo.value(&self.lhs, ev).map(Cow::into_owned);
+            let rhs = memo.value(rhs, ev);
+            return match (lhs, rhs) {
+                (Some(a), Some(b)) => compare_values(*op, &a, &b),
+                _ => false,
+            };
+        }
+        let Some(value) = memo.value(&self.lhs, ev) else {
             return false;
         };
-        match (&self.kind, &value) {
+        match (&self.kind, &*value) {
             (TestKind::Exists, _) => true,
             (TestKind::Text { op, literal }, Value::Str(s)) => compare_text(*op, c_str(s), literal),
             (TestKind::Regex(re), Value::Str(s)) => re.is_match(c_str(s)),
@@ -118,10 +191,6 @@ impl Test {
             (TestKind::PathMatch(paths), Value::Str(s)) => {
                 paths.iter().any(|p| path_match(p, c_str(s)))
             }
-            (TestKind::Field { op, rhs }, _) => match rhs.value(ev) {
-                Some(other) => compare_values(*op, &value, &other),
-                None => false,
-            },
             _ => false,
         }
     }

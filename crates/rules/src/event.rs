@@ -1,14 +1,20 @@
 //! One CloudTrail record, parsed once and shared by every field extraction.
 //!
-//! The record keeps its original text next to the parsed tree: some fields
-//! (`ct.request`, `json.obj`, ...) are defined on the bytes as written, not on
-//! a re-serialization of the tree.
+//! Parsing checks the whole text and indexes where each value lies (see
+//! [`tape`]); fields then read only what they need, borrowing from the
+//! text. Some fields (`ct.request`, `json.obj`, ...) are defined on the
+//! bytes as written anyway, not on a re-serialization of a tree. The
+//! `serde_json` tree of [`Event::json`] is built only when asked for.
+
+pub(crate) mod tape;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
+
+use tape::{JsonRef, Kind, Node, Scan};
 
 /// Facts about a record that do not come from the record itself.
 #[derive(Clone, Debug)]
@@ -34,7 +40,8 @@ pub enum EventError {
 #[derive(Clone, Debug)]
 pub struct Event {
     raw: Box<str>,
-    json: Value,
+    nodes: Vec<Node>,
+    tree: OnceLock<Value>,
     time_ns: i64,
     meta: EventMeta,
 }
@@ -42,13 +49,15 @@ pub struct Event {
 impl Event {
     /// Parses one record from its JSON text.
     ///
-    /// When an object holds the same key twice, the first occurrence wins,
-    /// as in the Falco cloudtrail plugin (a plain `serde_json::Value` would
-    /// keep the last one).
+    /// What is accepted is exactly what `serde_json` accepts. When an object
+    /// holds the same key twice, the first occurrence wins, as in the Falco
+    /// cloudtrail plugin (a plain `serde_json::Value` would keep the last
+    /// one).
     ///
-    /// Limitation: records nested deeper than 128 levels, or holding a number
-    /// beyond the range of an `f64` (such as `1e400`), are rejected as invalid
-    /// JSON, where the plugin's parser would accept them.
+    /// Limitation: records nested deeper than 127 levels, holding a number
+    /// beyond the range of an `f64` (such as `1e400`), or longer than 4 GiB
+    /// are rejected as invalid JSON, where the plugin's parser would accept
+    /// the first two.
     ///
     /// # Errors
     ///
@@ -56,22 +65,37 @@ impl Event {
     /// whitespace is allowed), [`EventError::NotAnObject`] if it is not an
     /// object.
     pub fn parse(raw: &str, meta: EventMeta) -> Result<Event, EventError> {
-        let mut de = serde_json::Deserializer::from_str(raw);
-        let json = FirstKeyWins
-            .deserialize(&mut de)
-            .map_err(EventError::Json)?;
-        de.end().map_err(EventError::Json)?;
-        if !json.is_object() {
-            return Err(EventError::NotAnObject);
+        // About one node per 16 bytes of a typical record.
+        let mut nodes = Vec::with_capacity(raw.len() / 16 + 8);
+        let tree = OnceLock::new();
+        match tape::scan(raw, &mut nodes) {
+            Scan::Plain => {}
+            Scan::Unusual => {
+                // serde_json decides, and its tree is worth keeping.
+                let _ = tree.set(parse_tree(raw)?);
+            }
+            Scan::Invalid => {
+                // For serde_json's own message; if it disagrees, the text
+                // was too long to index.
+                parse_tree(raw)?;
+                return Err(EventError::Json(serde::de::Error::custom(
+                    "record is longer than 4 GiB",
+                )));
+            }
         }
 
-        let time_ns = json
+        let root = JsonRef::root(raw, &nodes);
+        if root.kind() != Kind::Object {
+            return Err(EventError::NotAnObject);
+        }
+        let time_ns = root
             .get("eventTime")
-            .and_then(Value::as_str)
-            .map_or(0, parse_time_ns);
+            .and_then(|t| t.as_str())
+            .map_or(0, |t| parse_time_ns(&t));
         Ok(Event {
             raw: raw.into(),
-            json,
+            nodes,
+            tree,
             time_ns,
             meta,
         })
@@ -83,8 +107,18 @@ impl Event {
     }
 
     /// The parsed record (always an object; key order as in the text).
+    ///
+    /// The tree is built on the first call, so fields and rules, which do
+    /// not need it, never pay for it.
     pub fn json(&self) -> &Value {
-        &self.json
+        self.tree.get_or_init(|| {
+            parse_tree(&self.raw).expect("the text was validated when the event was parsed")
+        })
+    }
+
+    /// The record's top-level object, for field lookups.
+    pub(crate) fn root(&self) -> JsonRef<'_> {
+        JsonRef::root(&self.raw, &self.nodes)
     }
 
     /// `eventTime` in nanoseconds since the Unix epoch; 0 if it is absent,
@@ -102,6 +136,19 @@ impl Event {
     pub fn hostname(&self) -> &str {
         &self.meta.hostname
     }
+}
+
+/// The `serde_json` tree of a record, first duplicate key winning.
+fn parse_tree(raw: &str) -> Result<Value, EventError> {
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let json = FirstKeyWins
+        .deserialize(&mut de)
+        .map_err(EventError::Json)?;
+    de.end().map_err(EventError::Json)?;
+    if !json.is_object() {
+        return Err(EventError::NotAnObject);
+    }
+    Ok(json)
 }
 
 /// Parses an RFC 3339 timestamp to nanoseconds since the epoch; 0 when the

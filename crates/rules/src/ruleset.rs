@@ -3,7 +3,9 @@
 //! Rules are indexed by the `ct.name` values they require (from `ct.name =
 //! X` or `ct.name in (...)` checks that every match must pass), so a record
 //! only meets the rules that can match its event name, plus the rules whose
-//! condition does not pin the name.
+//! condition does not pin the name. When the pinning check is one term of
+//! the rule's top-level `and`, the index lookup has decided it already and it
+//! is not evaluated again.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,6 +13,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::ast::Op;
 use crate::compile::{Node, TestKind};
+use crate::eval::{Memo, c_str};
 use crate::event::Event;
 use crate::fields::{self, FieldRef, Value};
 use crate::output::{Template, to_json};
@@ -79,11 +82,11 @@ pub struct RuleSet {
     by_name: HashMap<String, Vec<usize>>,
     /// Rules that may match any event name, ascending.
     unindexed: Vec<usize>,
-}
-
-/// The C-string view of a value, as conditions compare it.
-fn c_str(s: &str) -> &str {
-    s.split('\0').next().unwrap_or(s)
+    /// Per rule: the term of its top-level `and` that the name index
+    /// decides, when it is reached through the index.
+    decided: Vec<Option<usize>>,
+    /// How many distinct field reads the conditions make (memo slots).
+    slots: usize,
 }
 
 /// The event names a node can only match, if it pins them.
@@ -103,10 +106,7 @@ fn required_names(node: &Node) -> Option<HashSet<String>> {
                 _ => None,
             }
         }
-        Node::And(children) => children
-            .iter()
-            .filter_map(required_names)
-            .min_by_key(HashSet::len),
+        Node::And(children) => pinning_term(children).map(|(names, _)| names),
         Node::Or(children) => {
             let mut all = HashSet::new();
             for child in children {
@@ -118,19 +118,55 @@ fn required_names(node: &Node) -> Option<HashSet<String>> {
     }
 }
 
+/// The term of an `and` whose event names index the rule (the one that
+/// pins the fewest names), with its position.
+fn pinning_term(children: &[Node]) -> Option<(HashSet<String>, usize)> {
+    children
+        .iter()
+        .enumerate()
+        .filter_map(|(i, child)| Some((required_names(child)?, i)))
+        .min_by_key(|(names, _)| names.len())
+}
+
+/// The term of the rule's top-level `and` that is exactly a test of the
+/// event name against the names it is indexed by.
+fn decided_term(condition: &Node) -> Option<usize> {
+    let Node::And(children) = condition else {
+        return None;
+    };
+    let (_, i) = pinning_term(children)?;
+    matches!(children[i], Node::Check(_)).then_some(i)
+}
+
 impl RuleSet {
     pub(crate) fn new(rules: Vec<(RuleInfo, CompiledRule)>) -> Self {
         let name_field = fields::resolve("ct.name", None).ok();
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         let mut unindexed = Vec::new();
-        let (infos, compiled): (Vec<_>, Vec<_>) = rules.into_iter().unzip();
+        let mut decided = Vec::with_capacity(rules.len());
+        let (infos, mut compiled): (Vec<_>, Vec<_>) = rules.into_iter().unzip();
         for (i, rule) in compiled.iter().enumerate() {
             match required_names(&rule.condition).filter(|_| name_field.is_some()) {
-                Some(names) => names
-                    .into_iter()
-                    .for_each(|n| by_name.entry(n).or_default().push(i)),
-                None => unindexed.push(i),
+                Some(names) => {
+                    names
+                        .into_iter()
+                        .for_each(|n| by_name.entry(n).or_default().push(i));
+                    decided.push(decided_term(&rule.condition));
+                }
+                None => {
+                    unindexed.push(i);
+                    decided.push(None);
+                }
             }
+        }
+
+        // Accessors that read the same field the same way share a slot.
+        let mut slots: HashMap<String, usize> = HashMap::new();
+        for rule in &mut compiled {
+            rule.condition.for_each_accessor(&mut |acc| {
+                let next = slots.len();
+                acc.slot = *slots.entry(acc.memo_key()).or_insert(next);
+            });
         }
         RuleSet {
             infos,
@@ -139,6 +175,8 @@ impl RuleSet {
             id_field: fields::resolve("ct.id", None).ok(),
             by_name,
             unindexed,
+            decided,
+            slots: slots.len(),
         }
     }
 
@@ -167,6 +205,7 @@ impl RuleSet {
 
         // Both candidate lists are ascending: merge them to keep definition
         // order, which first-match depends on.
+        let mut memo = Memo::new(self.slots);
         let (mut a, mut b) = (indexed.iter().peekable(), self.unindexed.iter().peekable());
         loop {
             let next = match (a.peek(), b.peek()) {
@@ -176,7 +215,15 @@ impl RuleSet {
                 (None, None) => break,
             };
             let Some(&i) = next else { break };
-            if !self.infos[i].enabled || !self.compiled[i].condition.matches(ev) {
+            if !self.infos[i].enabled {
+                continue;
+            }
+            let condition = &self.compiled[i].condition;
+            let matched = match self.decided[i] {
+                Some(term) => condition.matches_except(term, ev, &mut memo),
+                None => condition.matches(ev, &mut memo),
+            };
+            if !matched {
                 continue;
             }
             out.push(self.detection(i, ev));

@@ -10,6 +10,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
@@ -171,13 +172,24 @@ impl Fanout {
             .collect()
     }
 
-    /// Closes the queues and waits for every worker to finish what was
-    /// already queued.
-    pub async fn shutdown(self) {
+    /// Closes the queues and lets every worker finish what was already
+    /// queued for up to `grace`; workers still busy then (a sink retrying a
+    /// receiver that is down) are stopped. Their callers already saw the
+    /// delivery as unfinished, so nothing is acknowledged that was not sent.
+    pub async fn shutdown(self, grace: Duration) {
+        let deadline = tokio::time::Instant::now() + grace;
         for worker in self.workers {
             drop(worker.jobs);
-            if let Err(err) = worker.task.await {
-                tracing::error!(sink = %worker.name, error = %err, "sink worker ended abnormally");
+            let mut task = worker.task;
+            match tokio::time::timeout_at(deadline, &mut task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => {
+                    tracing::error!(sink = %worker.name, error = %err, "sink worker ended abnormally");
+                }
+                Err(_) => {
+                    task.abort();
+                    tracing::warn!(sink = %worker.name, "sink still busy at shutdown; stopped");
+                }
             }
         }
     }

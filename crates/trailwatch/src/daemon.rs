@@ -31,6 +31,10 @@ use crate::{http, report_diagnostics, sinks, telemetry};
 
 /// Batches of alerts that may wait for each sink.
 const SINK_CHANNEL_CAPACITY: usize = 16;
+/// How long sinks may go on delivering after the consumer stopped: every
+/// message whose alerts are still in a sink was already released, so this
+/// only spares a receiver half-sent work.
+const SINK_DRAIN_GRACE: Duration = Duration::from_secs(2);
 /// How often rules files are checked for changes.
 const RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -146,7 +150,7 @@ pub async fn run(args: RunArgs, log_format: Option<LogFormat>) -> Result<ExitCod
     server_stop.cancel();
     let _ = server.await;
     match Arc::try_unwrap(fanout) {
-        Ok(fanout) => fanout.shutdown().await,
+        Ok(fanout) => fanout.shutdown(SINK_DRAIN_GRACE).await,
         Err(_) => tracing::warn!("Sinks still referenced at exit; not drained."),
     }
     outcome.context("the consumer stopped")?;

@@ -239,7 +239,7 @@ async fn heartbeat(shared: &Shared, receipt: &str, received_at: Instant) {
 }
 
 /// Makes the message visible again after `delay`.
-async fn release(shared: &Shared, receipt: &str, delay: Duration) {
+pub(super) async fn release(shared: &Shared, receipt: &str, delay: Duration) {
     let result = shared
         .sqs
         .change_message_visibility()

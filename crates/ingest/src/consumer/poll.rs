@@ -52,6 +52,7 @@ pub(super) async fn run<H: ObjectHandler>(
     let depth = tokio::spawn(depth::run(Arc::clone(&shared), stop_depth.clone()));
     let mut tasks = JoinSet::new();
     let mut failures = 0u32;
+    let mut open_poll = None;
 
     let stop = loop {
         if let Some(source) = reap(&mut tasks) {
@@ -64,15 +65,23 @@ pub(super) async fn run<H: ObjectHandler>(
         if let Some(source) = reap(&mut tasks) {
             break Stop::Failed(panic_error(&shared, source));
         }
-        // Limitation: a shutdown during a long poll drops the request; a
-        // message SQS handed out in that instant stays invisible until its
-        // visibility timeout ends, then another consumer gets it.
         // A response that is already here wins over shutdown, so that its
-        // messages are processed (or released) rather than stranded.
-        let received = tokio::select! {
+        // messages are processed (or released) rather than stranded. A poll
+        // still open at shutdown is kept: SQS may yet hand it a message (one
+        // this consumer releases while draining, say), which is then
+        // released again instead of staying invisible for a whole timeout.
+        let mut receiving = tokio::spawn(receive(Arc::clone(&shared), permits.len()));
+        let joined = tokio::select! {
             biased;
-            received = receive(&shared, permits.len()) => received,
-            () = shutdown.cancelled() => break Stop::Shutdown,
+            joined = &mut receiving => joined,
+            () = shutdown.cancelled() => {
+                open_poll = Some(receiving);
+                break Stop::Shutdown;
+            }
+        };
+        let received = match joined {
+            Ok(received) => received,
+            Err(source) => break Stop::Failed(panic_error(&shared, source)),
         };
         let messages = match received {
             Ok(messages) => messages,
@@ -128,6 +137,9 @@ pub(super) async fn run<H: ObjectHandler>(
     // Every sender is gone now, so the deleter flushes what is left and ends.
     if let Err(e) = deleter.await {
         first_panic = first_panic.or(Some(e));
+    }
+    if let Some(poll) = open_poll {
+        release_late_messages(&shared, poll).await;
     }
     info!("sqs consumer stopped");
     match (stop, first_panic) {
@@ -215,8 +227,34 @@ async fn free_slots(
     Some(permits)
 }
 
-async fn receive(
+/// How long a poll left open at shutdown is awaited. A long poll answers as
+/// soon as a message is available, so a message released while draining
+/// reaches it within this time; a poll that finds nothing is dropped.
+const LATE_POLL_WAIT: Duration = Duration::from_secs(2);
+
+/// Releases (visibility 0) whatever a poll left open at shutdown received.
+async fn release_late_messages(
     shared: &Shared,
+    mut poll: tokio::task::JoinHandle<Result<Vec<Message>, SdkError<ReceiveMessageError>>>,
+) {
+    let Ok(joined) = tokio::time::timeout(LATE_POLL_WAIT, &mut poll).await else {
+        poll.abort();
+        return;
+    };
+    let Ok(Ok(messages)) = joined else { return };
+    for receipt in messages.iter().filter_map(Message::receipt_handle) {
+        message::release(shared, receipt, Duration::ZERO).await;
+    }
+    if !messages.is_empty() {
+        info!(
+            messages = messages.len(),
+            "released messages received while stopping"
+        );
+    }
+}
+
+async fn receive(
+    shared: Arc<Shared>,
     count: usize,
 ) -> Result<Vec<Message>, SdkError<ReceiveMessageError>> {
     let output = shared

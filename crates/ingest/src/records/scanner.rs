@@ -3,11 +3,17 @@
 //!
 //! It keeps only a stack of open containers and a few flags, so its memory
 //! does not depend on the input size. It does not build values: the reader
-//! copies each element's bytes between the reported positions.
+//! copies each element's bytes between the reported positions. Runs of bytes
+//! that cannot change its state (string contents, whitespace, digits) are
+//! skipped in tight loops (see `runs`).
 //!
 //! Limitation: `\u` escapes are checked for four hex digits but not for
 //! paired surrogates; a lone surrogate passes here and fails later, when the
 //! record itself is parsed.
+
+mod runs;
+
+use runs::{plain_run, skip_digits, skip_space};
 
 /// Deeper nesting is rejected; it bounds the stack and no CloudTrail record
 /// comes close (real ones nest fewer than 20 levels).
@@ -135,19 +141,29 @@ impl Scanner {
     ) -> Result<(usize, Option<Event>), (usize, ScanError)> {
         let mut i = 0;
         while i < chunk.len() {
-            // Most bytes of a log are inside strings: skip them in a tight
-            // loop unless a top-level key is being collected.
-            if let State::String {
-                role: Role::Value | Role::Key,
-                escape: Escape::None,
-            } = self.state
-            {
-                while i < chunk.len() && !matches!(chunk[i], b'"' | b'\\' | 0..=0x1f) {
-                    i += 1;
+            // Runs of bytes that cannot change the state are skipped in
+            // tight loops; the state machine sees only the byte that ends
+            // each run.
+            i = match self.state {
+                // Most bytes of a log are inside strings, unless a top-level
+                // key is being collected.
+                State::String {
+                    role: Role::Value | Role::Key,
+                    escape: Escape::None,
+                } => plain_run(chunk, i),
+                State::Value
+                | State::ValueOrEnd
+                | State::KeyOrEnd
+                | State::Key
+                | State::Colon
+                | State::CommaOrEnd => skip_space(chunk, i),
+                State::Number(Number::Int | Number::Frac | Number::ExpDigits) => {
+                    skip_digits(chunk, i)
                 }
-                if i == chunk.len() {
-                    break;
-                }
+                _ => i,
+            };
+            if i == chunk.len() {
+                break;
             }
             let event = self.byte(chunk[i], i).map_err(|e| (i, e))?;
             i += 1;

@@ -1,10 +1,8 @@
 //! The `json.*` fields (and their `jevt.*` aliases) of the Falco json plugin.
 
-use serde_json::Value as Json;
-
-use super::cloudtrail::compact;
 use super::{Value, raw};
 use crate::event::Event;
+use crate::event::tape::Kind;
 
 /// Splits a `json.value` argument into unescaped pointer steps.
 ///
@@ -17,19 +15,6 @@ pub(super) fn parse_pointer(text: &str) -> Box<[String]> {
         .collect()
 }
 
-/// Where one pointer step leads from `v`: a member of an object, or, for a
-/// step that reads as an index, an element of an array.
-fn step<'v, 's>(v: &'v Json, step: &'s str) -> Option<(&'v Json, raw::Step<'s>)> {
-    match v {
-        Json::Object(map) => Some((map.get(step)?, raw::Step::Key(step))),
-        Json::Array(items) => {
-            let n = array_index(step)?;
-            Some((items.get(n)?, raw::Step::Index(n)))
-        }
-        _ => None,
-    }
-}
-
 /// An array index as the plugin's JSON library reads one: an optionally
 /// signed decimal that is not negative (`+1` and `007` are accepted).
 fn array_index(step: &str) -> Option<usize> {
@@ -38,24 +23,22 @@ fn array_index(step: &str) -> Option<usize> {
 
 /// `json.value[pointer]`: a string's text; any other value as compact JSON
 /// written as in the record (`false`, `12`, `null`, `{"a":1}`).
+///
+/// A pointer step leads to a member of an object or, when it reads as an
+/// index, to an element of an array.
 pub(super) fn value<'e>(ev: &'e Event, steps: &[String]) -> Option<Value<'e>> {
-    let mut at = ev.json();
-    for s in steps {
-        at = step(at, s)?.0;
+    let mut at = ev.root();
+    for step in steps {
+        at = match at.kind() {
+            Kind::Object => at.get(step)?,
+            Kind::Array => at.index(array_index(step)?)?,
+            _ => return None,
+        };
     }
-    if let Some(text) = at.as_str() {
-        return Some(Value::borrowed(text));
-    }
-
-    // Rare: walk again to learn the path to the value's text.
-    let mut path = Vec::with_capacity(steps.len());
-    let mut at = ev.json();
-    for s in steps {
-        let (next, raw_step) = step(at, s)?;
-        path.push(raw_step);
-        at = next;
-    }
-    Some(Value::Str(compact(ev.raw(), &path, at)))
+    Some(Value::Str(match at.as_str() {
+        Some(text) => text,
+        None => raw::minify(at.text()),
+    }))
 }
 
 /// `json.obj`: the record indented by two spaces.

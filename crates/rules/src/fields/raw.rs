@@ -1,4 +1,4 @@
-//! Navigation and re-formatting of JSON text as written.
+//! Re-formatting of JSON text as written.
 //!
 //! The plugin renders sub-documents (`ct.request`, `json.value` on an object,
 //! `json.obj`) from the record's own bytes: escapes and number spellings stay
@@ -7,19 +7,10 @@
 //! into `1000.0`, so these helpers work on the text instead.
 //!
 //! Every function expects text that has already been validated as JSON (the
-//! event parser did that); on anything else they return `None` rather than
+//! event parser did that); on anything else they give garbage rather than
 //! panic.
 
 use std::borrow::Cow;
-
-/// One step of a path into a JSON document.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum Step<'a> {
-    /// Member of an object, by unescaped key (first occurrence wins).
-    Key(&'a str),
-    /// Element of an array.
-    Index(usize),
-}
 
 /// Index of the first non-whitespace byte at or after `i`.
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -77,83 +68,6 @@ fn value_end(b: &[u8], i: usize) -> Option<usize> {
             Some(j)
         }
     }
-}
-
-/// Whether the quoted JSON string `quoted` decodes to `key`.
-fn key_matches(quoted: &str, key: &str) -> bool {
-    let inner = &quoted[1..quoted.len() - 1];
-    if !inner.contains('\\') {
-        return inner == key;
-    }
-    serde_json::from_str::<String>(quoted).is_ok_and(|k| k == key)
-}
-
-/// Calls `visit` with each (quoted key, value) of the object `text`, until it
-/// returns `Some`.
-fn find_member<'a, T>(
-    text: &'a str,
-    mut visit: impl FnMut(&'a str, &'a str) -> Option<T>,
-) -> Option<T> {
-    let b = text.as_bytes();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i = skip_ws(b, i + 1);
-    while b.get(i) == Some(&b'"') {
-        let key_end = string_end(b, i)?;
-        let start = skip_ws(b, skip_ws(b, key_end) + 1);
-        let end = value_end(b, start)?;
-        if let Some(found) = visit(text.get(i..key_end)?, text.get(start..end)?) {
-            return Some(found);
-        }
-        i = skip_ws(b, end);
-        if b.get(i) != Some(&b',') {
-            return None;
-        }
-        i = skip_ws(b, i + 1);
-    }
-    None
-}
-
-/// The text of member `key` of the object `text` (first occurrence).
-pub(super) fn member<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    find_member(text, |k, v| key_matches(k, key).then_some(v))
-}
-
-/// The texts of the elements of the array `text`; `None` if not an array.
-pub(super) fn elements(text: &str) -> Option<Vec<&str>> {
-    let b = text.as_bytes();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'[') {
-        return None;
-    }
-    let mut out = Vec::new();
-    i = skip_ws(b, i + 1);
-    if b.get(i) == Some(&b']') {
-        return Some(out);
-    }
-    loop {
-        let end = value_end(b, i)?;
-        out.push(text.get(i..end)?);
-        i = skip_ws(b, end);
-        match b.get(i)? {
-            b',' => i = skip_ws(b, i + 1),
-            b']' => return Some(out),
-            _ => return None,
-        }
-    }
-}
-
-/// The text at `path` below the value `text`.
-pub(super) fn find<'a>(mut text: &'a str, path: &[Step<'_>]) -> Option<&'a str> {
-    for step in path {
-        text = match *step {
-            Step::Key(key) => member(text, key)?,
-            Step::Index(n) => elements(text)?.into_iter().nth(n)?,
-        };
-    }
-    Some(text.trim_matches([' ', '\t', '\n', '\r']))
 }
 
 /// `text` without whitespace between tokens; borrowed when already compact.
@@ -247,44 +161,6 @@ mod tests {
 
     use super::*;
 
-    const DOC: &str = r#" { "a" : { "b\u0063" : [ 1 , 2.50 , "x y" ] , "n" : null } ,
-        "a" : "dup", "e": {}, "f": [ ] } "#;
-
-    #[test]
-    fn member_takes_first_occurrence_and_decodes_keys() {
-        assert_eq!(
-            member(DOC, "a").map(minify).as_deref(),
-            Some(r#"{"b\u0063":[1,2.50,"x y"],"n":null}"#)
-        );
-        assert_eq!(member(DOC, "missing"), None);
-        assert_eq!(member("[1]", "a"), None);
-        let inner = member(DOC, "a").unwrap();
-        assert_eq!(
-            member(inner, "bc").map(str::trim),
-            Some(r#"[ 1 , 2.50 , "x y" ]"#)
-        );
-    }
-
-    #[test]
-    fn find_walks_keys_and_indices() {
-        let path = [Step::Key("a"), Step::Key("bc"), Step::Index(1)];
-        assert_eq!(find(DOC, &path), Some("2.50"));
-        let path = [Step::Key("a"), Step::Key("bc"), Step::Index(3)];
-        assert_eq!(find(DOC, &path), None);
-        assert_eq!(find(DOC, &[Step::Key("f"), Step::Index(0)]), None);
-        assert_eq!(find(DOC, &[Step::Key("e")]), Some("{}"));
-    }
-
-    #[test]
-    fn elements_of_arrays_only() {
-        assert_eq!(
-            elements(" [ {\"k\": [1]} , 2 ] "),
-            Some(vec!["{\"k\": [1]}", "2"])
-        );
-        assert_eq!(elements("[]"), Some(vec![]));
-        assert_eq!(elements("{}"), None);
-    }
-
     #[test]
     fn minify_keeps_strings_and_borrows_compact_text() {
         assert_eq!(minify(r#"{"a":"b c"}"#), Cow::Borrowed(r#"{"a":"b c"}"#));
@@ -333,45 +209,5 @@ mod tests {
             prop_assert_eq!(indent(&compact), pretty.as_str());
         }
 
-        #[test]
-        fn find_agrees_with_the_parsed_tree(v in json_value()) {
-            let pretty = serde_json::to_string_pretty(&v).unwrap();
-            let mut stack = vec![(Vec::new(), &v)];
-            while let Some((path, node)) = stack.pop() {
-                let text = find(&pretty, &path).expect("path exists");
-                let reparsed: serde_json::Value = serde_json::from_str(text).unwrap();
-                prop_assert_eq!(&reparsed, node);
-                match node {
-                    serde_json::Value::Array(items) => {
-                        for (i, item) in items.iter().enumerate() {
-                            let mut p = path.clone();
-                            p.push(Step::Index(i));
-                            stack.push((p, item));
-                        }
-                        let mut p = path.clone();
-                        p.push(Step::Index(items.len()));
-                        prop_assert_eq!(find(&pretty, &p), None);
-                    }
-                    serde_json::Value::Object(members) => {
-                        let mut p = path.clone();
-                        p.push(Step::Key("absent key"));
-                        prop_assert_eq!(find(&pretty, &p), None);
-                        for (key, member) in members {
-                            let mut p = path.clone();
-                            p.push(Step::Key(key));
-                            stack.push((p, member));
-                        }
-                    }
-                    _ => {
-                        let mut p = path.clone();
-                        p.push(Step::Index(0));
-                        prop_assert_eq!(find(&pretty, &p), None);
-                        p.pop();
-                        p.push(Step::Key(""));
-                        prop_assert_eq!(find(&pretty, &p), None);
-                    }
-                }
-            }
-        }
     }
 }

@@ -3,16 +3,15 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value as Json;
-
 use super::Value;
 use super::cloudtrail::{lookup, text};
 use crate::event::Event;
+use crate::event::tape::{JsonRef, Kind};
 
 /// `s3.uri`: `s3://<bucket>/<key>`, present only when both
 /// `requestParameters.bucketName` and `requestParameters.key` are strings.
 pub(super) fn s3_uri(ev: &Event) -> Option<Value<'_>> {
-    let request = ev.json().get("requestParameters")?;
+    let request = ev.root().get("requestParameters")?;
     let bucket = request.get("bucketName")?.as_str()?;
     let key = request.get("key")?.as_str()?;
     Some(Value::owned(format!("s3://{bucket}/{key}")))
@@ -22,7 +21,7 @@ pub(super) fn s3_uri(ev: &Event) -> Option<Value<'_>> {
 /// `additionalEventData.bytesTransferredIn`/`Out`, present if any selected
 /// key exists.
 pub(super) fn s3_bytes(ev: &Event, inbound: bool, outbound: bool) -> Option<Value<'_>> {
-    let data = ev.json().get("additionalEventData")?;
+    let data = ev.root().get("additionalEventData")?;
     let values = [
         inbound.then(|| data.get("bytesTransferredIn")).flatten(),
         outbound.then(|| data.get("bytesTransferredOut")).flatten(),
@@ -33,17 +32,24 @@ pub(super) fn s3_bytes(ev: &Event, inbound: bool, outbound: bool) -> Option<Valu
     let total = values
         .iter()
         .flatten()
-        .fold(0u64, |sum, v| sum.saturating_add(byte_count(v)));
+        .fold(0u64, |sum, v| sum.saturating_add(byte_count(*v)));
     Some(Value::U64(total))
 }
 
 /// A byte count as the plugin reads it: numbers truncated toward zero
 /// (`33.9` is 33; negative values are 0), anything else 0.
-fn byte_count(v: &Json) -> u64 {
-    match v.as_u64() {
+fn byte_count(v: JsonRef<'_>) -> u64 {
+    if v.kind() != Kind::Number {
+        return 0;
+    }
+    // serde_json reads the number as the record's tree holds it.
+    let Ok(n) = serde_json::from_str::<serde_json::Number>(v.text()) else {
+        return 0;
+    };
+    match n.as_u64() {
         Some(n) => n,
         // `as` saturates, and maps negative values to 0.
-        None => v.as_f64().map_or(0, |f| f as u64),
+        None => n.as_f64().map_or(0, |f| f as u64),
     }
 }
 
@@ -61,7 +67,8 @@ pub(super) enum S3Count {
 /// `s3.cnt.*`: 1 when the event is of the selected kind, else absent (the
 /// plugin returns nothing rather than 0).
 pub(super) fn s3_count(ev: &Event, which: S3Count) -> Option<Value<'_>> {
-    let kind = match ev.json().get("eventName").and_then(Json::as_str) {
+    let name = ev.root().get("eventName");
+    let kind = match name.as_ref().and_then(JsonRef::as_str).as_deref() {
         Some("GetObject") => S3Count::Get,
         Some("PutObject") => S3Count::Put,
         _ => S3Count::Other,
@@ -73,34 +80,37 @@ pub(super) fn s3_count(ev: &Event, which: S3Count) -> Option<Value<'_>> {
 /// `requestParameters.tagSpecificationSet.items`; absent if none or empty.
 pub(super) fn ec2_name(ev: &Event) -> Option<Value<'_>> {
     let items = lookup(
-        ev.json(),
+        ev.root(),
         &["requestParameters", "tagSpecificationSet", "items"],
     )?;
+    let items: Vec<JsonRef<'_>> = items.elements()?.collect();
     // The last matching specification wins, as in the plugin.
     let name = items
-        .as_array()?
-        .iter()
+        .into_iter()
         .rev()
-        .filter(|item| item.get("resourceType").and_then(Json::as_str) == Some("instance"))
+        .filter(|item| {
+            item.get("resourceType")
+                .is_some_and(|t| t.is_str("instance"))
+        })
         .filter_map(|item| {
-            let tags = item.get("tags")?.as_array()?;
-            tags.iter()
-                .find(|tag| tag.get("key").and_then(Json::as_str) == Some("Name"))
+            item.get("tags")?
+                .elements()?
+                .find(|tag| tag.get("key").is_some_and(|k| k.is_str("Name")))
                 .and_then(|tag| tag.get("value"))
                 .map(text)
         })
         .next()?;
-    (!name.is_empty()).then_some(Value::borrowed(name))
+    (!name.is_empty()).then_some(Value::Str(name))
 }
 
 /// `responseElements.instancesSet.items`, where instance launches list
 /// what they started.
-fn response_items(ev: &Event) -> Option<&Json> {
-    lookup(ev.json(), &["responseElements", "instancesSet", "items"])
+fn response_items(ev: &Event) -> Option<JsonRef<'_>> {
+    lookup(ev.root(), &["responseElements", "instancesSet", "items"])
 }
 
 /// The image ID of a call when there is no list of launched instances.
-fn request_image_id(ev: &Event) -> Option<&str> {
+fn request_image_id(ev: &Event) -> Option<Cow<'_, str>> {
     const PATHS: [&[&str]; 3] = [
         &["requestParameters", "imageId"],
         &[
@@ -113,7 +123,7 @@ fn request_image_id(ev: &Event) -> Option<&str> {
     ];
     PATHS
         .iter()
-        .find_map(|path| lookup(ev.json(), path))
+        .find_map(|path| lookup(ev.root(), path))
         .map(text)
 }
 
@@ -123,12 +133,8 @@ fn request_image_id(ev: &Event) -> Option<&str> {
 /// Without, only index 0 exists: the image ID named in the request.
 pub(super) fn image_id(ev: &Event, n: usize) -> Option<Cow<'_, str>> {
     match response_items(ev) {
-        Some(items) => items
-            .as_array()?
-            .get(n)?
-            .get("imageId")
-            .map(|id| Cow::Borrowed(text(id))),
-        None if n == 0 => request_image_id(ev).map(Cow::Borrowed),
+        Some(items) => items.elements()?.nth(n)?.get("imageId").map(text),
+        None if n == 0 => request_image_id(ev),
         None => None,
     }
 }
@@ -142,13 +148,11 @@ pub(super) fn image_id(ev: &Event, n: usize) -> Option<Cow<'_, str>> {
 pub(super) fn image_ids(ev: &Event) -> Option<Value<'_>> {
     let ids: Vec<Cow<'_, str>> = match response_items(ev) {
         Some(items) => items
-            .as_array()?
-            .iter()
+            .elements()?
             .filter_map(|item| item.get("imageId").map(text))
             .filter(|id| !id.is_empty())
-            .map(Cow::Borrowed)
             .collect(),
-        None => vec![Cow::Borrowed(request_image_id(ev)?)],
+        None => vec![request_image_id(ev)?],
     };
     (!ids.is_empty()).then_some(Value::List(ids))
 }

@@ -116,7 +116,7 @@ async fn a_retried_batch_skips_the_sink_that_accepted_it() {
         .unwrap();
     assert_eq!(healthy.batches.lock().unwrap().len(), 1);
     assert_eq!(failing.calls.load(Ordering::SeqCst), 2);
-    fanout.shutdown().await;
+    fanout.shutdown(Duration::from_secs(5)).await;
 }
 
 #[tokio::test]
@@ -150,7 +150,10 @@ async fn a_stuck_sink_does_not_block_a_healthy_one() {
         p.await.unwrap().unwrap();
     }
     assert_eq!(stuck.calls.load(Ordering::SeqCst), 2);
-    Arc::into_inner(fanout).unwrap().shutdown().await;
+    Arc::into_inner(fanout)
+        .unwrap()
+        .shutdown(Duration::from_secs(5))
+        .await;
 }
 
 #[tokio::test]
@@ -173,7 +176,7 @@ async fn health_turns_false_after_repeated_failures() {
         fanout.health(),
         [("file".to_string(), true), ("webhook".to_string(), false)]
     );
-    fanout.shutdown().await;
+    fanout.shutdown(Duration::from_secs(5)).await;
 }
 
 #[tokio::test]
@@ -182,5 +185,5 @@ async fn an_empty_batch_reaches_no_sink() {
     let fanout = Fanout::new(vec![recorder.clone()], 1);
     fanout.deliver("k", Arc::new(Vec::new())).await.unwrap();
     assert!(recorder.batches.lock().unwrap().is_empty());
-    fanout.shutdown().await;
+    fanout.shutdown(Duration::from_secs(5)).await;
 }
