@@ -19,8 +19,9 @@ cd "$root"
 records=${1:-400000}
 limit_mib=${LIMIT_MIB:-128}
 target=${CARGO_TARGET_DIR:-$root/target-bench}
-work="$target/bench-data"
-object="$work/object-$records.json.gz"
+work="$target/data"
+# The same object bench/run.sh builds and caches.
+object="$work/cloudtrail-$records.json.gz"
 mkdir -p "$work"
 
 say() { printf '==> %s\n' "$*"; }

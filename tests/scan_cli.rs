@@ -391,3 +391,45 @@ fn rule_matching_first_reproduces_falcos_default() {
         ]
     );
 }
+
+#[test]
+fn records_that_are_not_objects_break_the_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.json");
+    std::fs::write(
+        &path,
+        r#"{"Records": [1, "text", {"eventName": "GetUser"}]}"#,
+    )
+    .unwrap();
+    let output = run(&["scan", path.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!("error: {}: record 0: ", path.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("scanned 1 inputs, 3 records, 0 alerts, 2 errors"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_path_and_an_empty_folder_are_errors() {
+    let output = run(&["scan", "/nonexistent/trail.json"]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("error: /nonexistent/trail.json: cannot read: No such file or directory"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(&["scan", dir.path().to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("no CloudTrail log files"),
+        "{}",
+        stderr(&output)
+    );
+}

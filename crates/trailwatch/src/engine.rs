@@ -116,8 +116,16 @@ impl Evaluator {
         if detections.is_empty() {
             return Ok(());
         }
-        let context = record_context(&event);
-        let time = format_time(event.time_ns());
+        let mut context = record_context(&event);
+        // A record without a usable eventTime (missing, not RFC 3339, out of
+        // range) would date its alerts 1970, and Falco receivers refuse a
+        // zero time: such alerts carry the time they were raised instead.
+        let time_ns = match event.time_ns() {
+            0 => now_ns(),
+            known => known,
+        };
+        context.event_time_ns = time_ns;
+        let time = format_time(time_ns);
         out.extend(
             detections
                 .into_iter()
@@ -126,8 +134,13 @@ impl Evaluator {
         Ok(())
     }
 
-    fn alert(&self, detection: Detection, context: &RecordContext, time: &str) -> Alert {
+    fn alert(&self, mut detection: Detection, context: &RecordContext, time: &str) -> Alert {
         let priority = to_sink_priority(detection.priority);
+        if detection.output_fields.get("evt.time") == Some(&serde_json::Value::from(0)) {
+            detection
+                .output_fields
+                .insert("evt.time".into(), context.event_time_ns.into());
+        }
         metrics::counter!(m::ALERTS, "rule" => detection.rule.clone(), "priority" => priority.as_str())
             .increment(1);
         Alert {
@@ -142,6 +155,11 @@ impl Evaluator {
             record: context.clone(),
         }
     }
+}
+
+fn now_ns() -> i64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since_epoch.map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// Both crates spell priorities the same way, so the name is the bridge.
@@ -190,6 +208,30 @@ fn record_context(event: &Event) -> RecordContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_without_a_usable_event_time_alerts_at_the_time_raised() {
+        let rules = "- rule: Any\n  desc: d\n  condition: ct.name = CreateUser\n  output: o\n  priority: INFO\n  source: aws_cloudtrail\n";
+        let mut loader = Loader::new();
+        loader.add_source("any.yaml", rules);
+        let ruleset = loader.finish().ruleset.expect("rule loads");
+        let evaluator = Evaluator::new(Arc::new(ruleset), RuleMatching::All, "h");
+        let before = now_ns();
+        for time in ["\"garbage\"", "null", "12345"] {
+            let raw = format!(r#"{{"eventName":"CreateUser","eventID":"e","eventTime":{time}}}"#);
+            let mut alerts = Vec::new();
+            evaluator.evaluate(&raw, 1, &mut alerts).unwrap();
+            let evt_time = alerts[0].output_fields["evt.time"].as_i64().unwrap();
+            assert!(evt_time >= before, "{time}: {evt_time}");
+            assert_eq!(alerts[0].record.event_time_ns, evt_time);
+            assert_eq!(alerts[0].time, format_time(evt_time));
+        }
+        let mut alerts = Vec::new();
+        let dated =
+            r#"{"eventName":"CreateUser","eventID":"e","eventTime":"2024-01-01T00:00:00Z"}"#;
+        evaluator.evaluate(dated, 1, &mut alerts).unwrap();
+        assert_eq!(alerts[0].time, "2024-01-01T00:00:00.000000000Z");
+    }
 
     #[test]
     fn times_print_with_nanoseconds_in_utc() {

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use tokio::sync::mpsc;
-use trailwatch_ingest::{Input, Limits, RawRecord, RecordError, expand_inputs, open_records};
+use trailwatch_ingest::{
+    Input, Limits, LocalError, RawRecord, RecordError, expand_inputs, open_records,
+};
 use trailwatch_sinks::{Alert, Fanout};
 
 use crate::cli::ScanArgs;
@@ -99,13 +101,18 @@ pub async fn run(args: ScanArgs) -> Result<ExitCode> {
                     .deliver(&format!("scan/{chunk_no}"), Arc::new(alerts))
                     .await
                 {
-                    eprintln!("error: delivering alerts: {e}");
+                    // Each later batch would wait out the same retries, so a
+                    // scan stops at the first delivery that failed for good.
+                    eprintln!("error: delivering alerts: {e}; scan stopped");
                     totals.delivery_failed = true;
+                    break;
                 }
             }
             Progress::InputDone(summary) => totals.add(summary),
         }
     }
+    // Dropping the receiver stops both threads if the loop ended early.
+    drop(rx);
     if reader.join().is_err() {
         anyhow::bail!("the reader thread panicked");
     }
@@ -123,6 +130,13 @@ pub async fn run(args: ScanArgs) -> Result<ExitCode> {
         totals.errors,
         started.elapsed().as_secs_f64()
     );
+    if totals.inputs == 0 && !totals.delivery_failed {
+        eprintln!(
+            "error: no CloudTrail log files (*.json, *.json.gz) in {:?}",
+            args.paths
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(if totals.broken_inputs > 0 || totals.delivery_failed {
         ExitCode::FAILURE
     } else {
@@ -160,10 +174,16 @@ fn read_inputs(paths: &[PathBuf], tx: &sync_mpsc::SyncSender<Work>) {
                 input: input.to_string(),
                 failure: read_input(&input, tx).err(),
             },
-            Err(e) => Work::InputDone {
-                input: e.to_string(),
-                failure: Some(e.to_string()),
-            },
+            Err(e) => {
+                let (what, path, source) = match &e {
+                    LocalError::Access { path, source } => ("cannot read", path, source),
+                    LocalError::ListFolder { path, source } => ("cannot list folder", path, source),
+                };
+                Work::InputDone {
+                    input: path.display().to_string(),
+                    failure: Some(format!("{what}: {source}")),
+                }
+            }
         };
         if tx.send(done).is_err() {
             return;
@@ -259,19 +279,16 @@ impl InputSummary {
                 if let Err(e) = evaluator.evaluate(&record.text, self.records, alerts) {
                     metrics::counter!(m::RECORD_ERRORS, "reason" => "json").increment(1);
                     self.errors.push(format!("record {}: {e}", record.index));
+                    self.broken = true;
                 }
             }
+            // Any record left unevaluated breaks the input, whether the
+            // reader stopped or skipped one oversized record.
             Err(e) => {
                 metrics::counter!(m::RECORD_ERRORS, "reason" => e.reason()).increment(1);
-                self.broken |= is_broken(&e);
                 self.errors.push(e.to_string());
+                self.broken = true;
             }
         }
     }
-}
-
-/// A fatal error breaks the input; a skipped oversized record does too,
-/// since a record went unevaluated.
-fn is_broken(e: &RecordError) -> bool {
-    e.is_fatal() || e.reason() == "too_large"
 }
