@@ -158,3 +158,16 @@ fn rules_test_runs_the_bundled_cases() {
     let passed: usize = summary.split(' ').next().unwrap().parse().unwrap();
     assert!(passed >= 120, "{summary}");
 }
+
+#[test]
+fn rules_test_with_no_cases_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty.test.yaml"), "[]\n").unwrap();
+    let output = run(&["rules", "test", dir.path().to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("hold no cases"),
+        "{}",
+        text(&output.stderr)
+    );
+}

@@ -66,6 +66,10 @@ pub fn run(command: RulesCommand) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
             let report = ruletest::run_case_files(&ruleset, &files)?;
+            if report.cases == 0 {
+                eprintln!("error: the case files under {paths:?} hold no cases");
+                return Ok(ExitCode::FAILURE);
+            }
             print!("{report}");
             let failed = report.failures.len();
             println!("{} passed, {failed} failed", report.cases - failed);
