@@ -198,6 +198,70 @@ fn start_daemon(
     (Daemon::spawn(cmd), port)
 }
 
+/// SIGTERM, then a clean exit within 10 s.
+fn stop(daemon: &mut Daemon) {
+    daemon.terminate();
+    let status = daemon.wait_exit(Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?}: {}",
+        daemon.stderr()
+    );
+}
+
+/// The wiring with one log uploaded and a webhook receiver that refuses
+/// everything (503) until told otherwise.
+struct Outage {
+    expected: BTreeMap<(String, String), usize>,
+    moto: Moto,
+    wiring: Wiring,
+    hook: WebhookServer,
+    sink: String,
+}
+
+impl Outage {
+    async fn start(visibility_timeout_secs: u32) -> Outage {
+        let expected = expected_alerts();
+        let moto = Moto::start();
+        let wiring = wire_and_upload(&moto, visibility_timeout_secs).await;
+        let hook = WebhookServer::start();
+        hook.respond_with(503);
+        let sink = format!("webhook:{}", hook.url());
+        Outage {
+            expected,
+            moto,
+            wiring,
+            hook,
+            sink,
+        }
+    }
+
+    /// A daemon sending to the receiver, once it has been refused alerts.
+    fn failing_daemon(&self, extra: &[&str], env: &[(&str, &str)]) -> (Daemon, u16) {
+        let args: Vec<&str> = ["--sink", self.sink.as_str()]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+        let (daemon, port) = start_daemon(&self.moto, &self.wiring, &args, env);
+        let refused = wait_until(Duration::from_secs(60), || self.hook.refused() > 0);
+        assert!(refused, "{}", daemon.stderr());
+        (daemon, port)
+    }
+
+    /// The receiver recovers and a fresh daemon delivers every alert once.
+    async fn recover_with_a_second_daemon(&self) {
+        self.hook.respond_with(200);
+        let (mut second, _) = start_daemon(&self.moto, &self.wiring, &["--sink", &self.sink], &[]);
+        self.wiring.wait_drained(&second).await;
+        assert_eq!(
+            webhook_counts(&self.hook),
+            self.expected,
+            "every alert delivered exactly once"
+        );
+        stop(&mut second);
+    }
+}
+
 fn scrape(port: u16) -> String {
     let (status, body) = http_get(port, "/metrics").expect("metrics endpoint answers");
     assert_eq!(status, 200);
@@ -305,13 +369,7 @@ async fn daemon_alerts_match_scan_and_the_queue_drains() {
     assert_eq!(http_get(port, "/healthz").map(|r| r.0), Some(200));
     assert_eq!(http_get(port, "/readyz").map(|r| r.0), Some(200));
 
-    daemon.terminate();
-    let status = daemon.wait_exit(Duration::from_secs(10));
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "exit after SIGTERM: {status:?}; stderr:\n{}",
-        daemon.stderr()
-    );
+    stop(&mut daemon);
 }
 
 /// Every `trailwatch_*` metric the Grafana dashboard and the Prometheus
@@ -465,12 +523,7 @@ async fn every_sink_gets_every_alert_and_a_redelivery_adds_no_finding() {
         .collect();
     assert_eq!(rule_event_counts(&logged), expected);
 
-    daemon.terminate();
-    assert!(
-        daemon
-            .wait_exit(Duration::from_secs(10))
-            .is_some_and(|s| s.success())
-    );
+    stop(&mut daemon);
 
     // The same object announced again, to a fresh process that remembers
     // nothing: the finding ids make the second import an update.
@@ -488,80 +541,34 @@ async fn every_sink_gets_every_alert_and_a_redelivery_adds_no_finding() {
     );
     wiring.wait_drained(&second).await;
     assert_eq!(our_findings(&hub).await.len(), expected.len());
-    second.terminate();
-    assert!(
-        second
-            .wait_exit(Duration::from_secs(10))
-            .is_some_and(|s| s.success())
-    );
+    stop(&mut second);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_daemon_leaves_its_alerts_for_the_next_one() {
-    let expected = expected_alerts();
-    let moto = Moto::start();
-    let wiring = wire_and_upload(&moto, 5).await;
-    let hook = WebhookServer::start();
-    hook.respond_with(503);
-    let sink = format!("webhook:{}", hook.url());
-    let (mut first, _) = start_daemon(&moto, &wiring, &["--sink", &sink], &[]);
-    assert!(
-        wait_until(Duration::from_secs(60), || hook.refused() > 0),
-        "{}",
-        first.stderr()
-    );
+    let outage = Outage::start(5).await;
+    let (mut first, _) = outage.failing_daemon(&[], &[]);
 
     first.child.kill().unwrap();
     first.child.wait().unwrap();
-    assert_eq!(
-        messages_left(&wiring.sqs, &wiring.queue_url).await,
-        1,
-        "the object's message survives"
-    );
-
-    hook.respond_with(200);
-    let (mut second, _) = start_daemon(&moto, &wiring, &["--sink", &sink], &[]);
-    wiring.wait_drained(&second).await;
-    assert_eq!(
-        webhook_counts(&hook),
-        expected,
-        "every alert delivered exactly once"
-    );
-    second.terminate();
-    assert!(
-        second
-            .wait_exit(Duration::from_secs(10))
-            .is_some_and(|s| s.success())
-    );
+    let left = messages_left(&outage.wiring.sqs, &outage.wiring.queue_url).await;
+    assert_eq!(left, 1, "the object's message survives");
+    outage.recover_with_a_second_daemon().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sink_outage_longer_than_the_visibility_timeout_loses_nothing() {
-    let expected = expected_alerts();
-    let moto = Moto::start();
-    let wiring = wire_and_upload(&moto, 4).await;
-    let hook = WebhookServer::start();
-    hook.respond_with(503);
-    let sink = format!("webhook:{}", hook.url());
-    let (mut daemon, port) = start_daemon(
-        &moto,
-        &wiring,
-        &["--sink", &sink],
-        &[("TRAILWATCH_VISIBILITY_TIMEOUT_SECS", "4")],
-    );
-    assert!(
-        wait_until(Duration::from_secs(60), || hook.refused() > 0),
-        "{}",
-        daemon.stderr()
-    );
+    let outage = Outage::start(4).await;
+    let (mut daemon, port) =
+        outage.failing_daemon(&[], &[("TRAILWATCH_VISIBILITY_TIMEOUT_SECS", "4")]);
 
     // Three visibility timeouts of failing deliveries.
     tokio::time::sleep(Duration::from_secs(12)).await;
-    assert_eq!(hook.accepted().len(), 0);
-    hook.respond_with(200);
-    wiring.wait_drained(&daemon).await;
+    assert_eq!(outage.hook.accepted().len(), 0);
+    outage.hook.respond_with(200);
+    outage.wiring.wait_drained(&daemon).await;
 
-    assert_eq!(webhook_counts(&hook), expected);
+    assert_eq!(webhook_counts(&outage.hook), outage.expected);
     let metrics = scrape(port);
     assert_eq!(
         metric_value(&metrics, "trailwatch_records_evaluated_total"),
@@ -571,33 +578,13 @@ async fn a_sink_outage_longer_than_the_visibility_timeout_loses_nothing() {
     let extensions =
         metric_value(&metrics, "trailwatch_sqs_visibility_extensions_total").unwrap_or(0.0);
     assert!(extensions >= 3.0, "{metrics}");
-    daemon.terminate();
-    assert!(
-        daemon
-            .wait_exit(Duration::from_secs(10))
-            .is_some_and(|s| s.success())
-    );
+    stop(&mut daemon);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_delivery_releases_the_message_and_exits_cleanly() {
-    let expected = expected_alerts();
-    let moto = Moto::start();
-    let wiring = wire_and_upload(&moto, 120).await;
-    let hook = WebhookServer::start();
-    hook.respond_with(503);
-    let sink = format!("webhook:{}", hook.url());
-    let (mut first, _) = start_daemon(
-        &moto,
-        &wiring,
-        &["--sink", &sink, "--shutdown-grace-secs", "2"],
-        &[],
-    );
-    assert!(
-        wait_until(Duration::from_secs(60), || hook.refused() > 0),
-        "{}",
-        first.stderr()
-    );
+    let outage = Outage::start(120).await;
+    let (mut first, _) = outage.failing_daemon(&["--shutdown-grace-secs", "2"], &[]);
 
     first.terminate();
     let status = first.wait_exit(Duration::from_secs(15));
@@ -609,28 +596,12 @@ async fn sigterm_during_delivery_releases_the_message_and_exits_cleanly() {
     // Released at once rather than after the 120 s visibility timeout.
     let mut visible = 0;
     for _ in 0..25 {
-        visible = wiring.visible().await;
+        visible = outage.wiring.visible().await;
         if visible == 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let left = messages_left(&wiring.sqs, &wiring.queue_url).await;
-    assert_eq!(
-        visible,
-        1,
-        "visible of {left} messages; stderr:\n{}",
-        first.stderr()
-    );
-
-    hook.respond_with(200);
-    let (mut second, _) = start_daemon(&moto, &wiring, &["--sink", &sink], &[]);
-    wiring.wait_drained(&second).await;
-    assert_eq!(webhook_counts(&hook), expected);
-    second.terminate();
-    assert!(
-        second
-            .wait_exit(Duration::from_secs(10))
-            .is_some_and(|s| s.success())
-    );
+    assert_eq!(visible, 1, "visible messages; stderr:\n{}", first.stderr());
+    outage.recover_with_a_second_daemon().await;
 }
