@@ -18,7 +18,7 @@ use trailwatch_testkit::{
 };
 
 use support::{run, trailwatch};
-use trailwatch_testkit::{alerts, rule_event_counts, shared_data};
+use trailwatch_testkit::{alerts, rule_event_counts, shared_data, trailwatch_findings};
 
 const LOG: &str = "invictus-ir-aws_dataset/218007301253_CloudTrail_us-east-1_20230710T1200Z_iLj9fb7yyUG9X4Bf.json.gz";
 const KEY: &str = "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/218007301253_CloudTrail_us-east-1_20230710T1200Z_iLj9fb7yyUG9X4Bf.json.gz";
@@ -417,36 +417,6 @@ fn assert_dashboards_query_exported_metrics(scrape: &str) {
     );
 }
 
-async fn our_findings(
-    client: &aws_sdk_securityhub::Client,
-) -> Vec<aws_sdk_securityhub::types::AwsSecurityFinding> {
-    let mut findings = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .get_findings()
-            .max_results(100)
-            .set_next_token(token)
-            .send()
-            .await
-            .unwrap();
-        findings.extend(page.findings().iter().cloned());
-        token = page
-            .next_token()
-            .filter(|t| !t.is_empty())
-            .map(String::from);
-        if token.is_none() {
-            break;
-        }
-    }
-    // moto ignores filters, so filter here.
-    findings.retain(|f| {
-        f.generator_id()
-            .is_some_and(|g| g.starts_with("trailwatch/"))
-    });
-    findings
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sink_gets_every_alert_and_a_redelivery_adds_no_finding() {
     let expected = expected_alerts();
@@ -479,7 +449,7 @@ async fn every_sink_gets_every_alert_and_a_redelivery_adds_no_finding() {
 
     let conf = sdk_config(&moto).await;
     let hub = aws_sdk_securityhub::Client::new(&conf);
-    let findings = our_findings(&hub).await;
+    let findings = trailwatch_findings(&hub).await;
     assert_eq!(
         findings.len(),
         expected.len(),
@@ -540,7 +510,7 @@ async fn every_sink_gets_every_alert_and_a_redelivery_adds_no_finding() {
         second.stderr()
     );
     wiring.wait_drained(&second).await;
-    assert_eq!(our_findings(&hub).await.len(), expected.len());
+    assert_eq!(trailwatch_findings(&hub).await.len(), expected.len());
     stop(&mut second);
 }
 

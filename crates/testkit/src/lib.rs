@@ -175,8 +175,10 @@ pub fn rule_event_counts(alerts: &[serde_json::Value]) -> BTreeMap<(String, Stri
     counts
 }
 
+mod findings;
 mod process;
 mod webhook;
 
+pub use findings::trailwatch_findings;
 pub use process::{Daemon, http_get, metric_value, wait_until};
 pub use webhook::WebhookServer;

@@ -3,42 +3,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_securityhub::types::AwsSecurityFinding;
 use sha2::{Digest, Sha256};
 use trailwatch_sinks::securityhub::SecurityHubSink;
 use trailwatch_sinks::{Alert, Priority, Sink};
-use trailwatch_testkit::Moto;
+use trailwatch_testkit::{Moto, trailwatch_findings};
 
 use crate::support::{ACCOUNT, Reply, ScriptedServer, alert, quick_retry, securityhub_client};
-
-/// Every finding moto holds, across all pages, that trailwatch produced.
-async fn our_findings(client: &aws_sdk_securityhub::Client) -> Vec<AwsSecurityFinding> {
-    let mut findings = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .get_findings()
-            .max_results(100)
-            .set_next_token(token)
-            .send()
-            .await
-            .unwrap();
-        findings.extend(page.findings().iter().cloned());
-        token = page
-            .next_token()
-            .filter(|t| !t.is_empty())
-            .map(String::from);
-        if token.is_none() {
-            break;
-        }
-    }
-    // moto ignores filters, so filter here.
-    findings.retain(|f| {
-        f.generator_id()
-            .is_some_and(|g| g.starts_with("trailwatch/"))
-    });
-    findings
-}
 
 fn sink(client: &aws_sdk_securityhub::Client) -> SecurityHubSink {
     SecurityHubSink::new(client, Duration::from_secs(5), None, quick_retry()).unwrap()
@@ -65,7 +35,7 @@ async fn one_finding_per_alert_with_asff_fields() {
 
     sink(&client).deliver(&alerts).await.unwrap();
 
-    let findings = our_findings(&client).await;
+    let findings = trailwatch_findings(&client).await;
     assert_eq!(findings.len(), 3);
     let first = findings
         .iter()
@@ -131,9 +101,9 @@ async fn importing_the_same_alerts_twice_updates_in_place() {
     let sink = sink(&client);
 
     sink.deliver(&alerts).await.unwrap();
-    assert_eq!(our_findings(&client).await.len(), 150);
+    assert_eq!(trailwatch_findings(&client).await.len(), 150);
     sink.deliver(&alerts).await.unwrap();
-    assert_eq!(our_findings(&client).await.len(), 150);
+    assert_eq!(trailwatch_findings(&client).await.len(), 150);
 }
 
 fn scripted_client(server: &ScriptedServer) -> aws_sdk_securityhub::Client {
